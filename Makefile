@@ -1,0 +1,56 @@
+# Two commands on a fresh machine with Python 3.11: `make run` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+# PostgreSQL used by `make test` when it answers (CI always has it; REQUIRE_POSTGRES=1 makes it mandatory).
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+REQUIRE_POSTGRES ?= 0
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-sqlite test-postgres lint install serve clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the dependency list changes.
+$(VENV)/.installed-app: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-app
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed-app
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed
+	$(FLASK) demo-load --if-empty
+	@echo "Serving the registry on http://$(HOST):$(PORT)  (demo logins above; Ctrl-C to stop)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-test lint test-sqlite test-postgres
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+test-sqlite: $(VENV)/.installed-test
+	@echo "== test suite on SQLite =="
+	$(BIN)/pytest -p no:cacheprovider
+
+test-postgres: $(VENV)/.installed-test
+	@if $(BIN)/python tests/postgres_available.py "$(TEST_POSTGRES_URL)"; then \
+		echo "== test suite on PostgreSQL =="; \
+		REGISTRY_TEST_DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/pytest -p no:cacheprovider; \
+	elif [ "$(REQUIRE_POSTGRES)" = "1" ]; then \
+		echo "PostgreSQL does not answer at $(TEST_POSTGRES_URL) and REQUIRE_POSTGRES=1"; exit 1; \
+	else \
+		echo "== PostgreSQL not reachable at $(TEST_POSTGRES_URL): PostgreSQL run skipped =="; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,149 @@
+"""The SCO confidence-building measures registry: application factory."""
+
+import logging
+
+from flask import Flask, g, render_template, request, session
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from registry.config import load_config
+from registry.db import db
+from registry.i18n import _, babel, select_locale
+from registry.services import audit
+from registry.services.errors import Conflict, NotFound, PermissionDenied
+
+__version__ = "0.1.0"
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder="../templates", instance_relative_config=True)
+    app.config.update(load_config(app.instance_path, overrides=test_config))
+
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    _init_login(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_security_headers(app)
+    _register_template_helpers(app)
+
+    from registry.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from registry.models import User
+    from registry.services.sessions import find_live_session
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    # Our server-side sessions replace Flask-Login's protection, which trusts X-Forwarded-For.
+    login_manager.session_protection = None
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.active:
+            return None
+        row = find_live_session(user.id, session.get("sid"))
+        if row is None:
+            return None
+        g.login_session = row
+        return user
+
+
+def _register_blueprints(app: Flask) -> None:
+    from registry.admin.routes import bp as admin_bp
+    from registry.audit.routes import bp as audit_bp
+    from registry.auth.routes import bp as auth_bp
+    from registry.core.routes import bp as core_bp
+    from registry.states.routes import bp as states_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(states_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(audit_bp)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    def page(template: str, code: int):
+        return render_template(template), code
+
+    @app.errorhandler(PermissionDenied)
+    def permission_denied(exc: PermissionDenied):
+        db.session.rollback()
+        # Refusals are audited on their own, since the refused change itself never happened.
+        audit.record("access.denied", actor=current_user, object_type="endpoint",
+                     object_id=request.endpoint, changes={"action": ["", exc.action]}, outcome="denied")
+        db.session.commit()
+        return page("errors/403.html", 403)
+
+    @app.errorhandler(NotFound)
+    def not_found_service(exc):
+        return page("errors/404.html", 404)
+
+    @app.errorhandler(Conflict)
+    def conflict(exc):
+        db.session.rollback()
+        return render_template("errors/409.html", message=str(exc)), 409
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_template("errors/400.html", message=_("The form expired or was not sent from this site. "
+                                                            "Go back, reload the page and try again.")), 400
+
+    for code in (400, 403, 404, 405, 413):
+        app.register_error_handler(code, lambda exc, code=code: page(f"errors/{code}.html", code))
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        db.session.rollback()
+        return page("errors/500.html", 500)
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if current_user and current_user.is_authenticated:
+            response.headers.setdefault("Cache-Control", "no-store")
+        if app.config["PRODUCTION"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from registry.services.permissions import can
+
+    @app.context_processor
+    def helpers():
+        return {
+            "can": lambda action, target=None: can(current_user, action, target),
+            "current_locale": str(get_locale() or "en"),
+            "app_version": __version__,
+        }

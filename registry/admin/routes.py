@@ -1,0 +1,153 @@
+"""Administration of user accounts."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_
+
+from registry.admin.forms import ResetPasswordForm, UserCreateForm, UserEditForm, VersionForm
+from registry.db import db
+from registry.enums import Role
+from registry.i18n import _
+from registry.models import MemberState, User
+from registry.services import users as user_service
+from registry.services.errors import ValidationFailed
+from registry.services.permissions import require
+from registry.services.scoping import visible
+from registry.web import apply_errors, get_or_404, requires
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _state_choices() -> list[tuple[str, str]]:
+    states = db.session.scalars(visible(current_user, MemberState).order_by(MemberState.name_en)).all()
+    return [("", _("(none)"))] + [(str(s.id), f"{s.name_en} ({s.code})") for s in states]
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@bp.route("/users")
+@requires("user.list")
+def users():
+    role = request.args.get("role", "")
+    state_code = request.args.get("state", "")
+    active = request.args.get("active", "")
+    query = request.args.get("q", "").strip()[:100]
+    stmt = visible(current_user, User).order_by(User.role, User.display_name, User.id)
+    if role in Role._value2member_map_:
+        stmt = stmt.where(User.role == role)
+    if state_code:
+        stmt = stmt.join(MemberState, User.state_id == MemberState.id).where(MemberState.code == state_code[:2])
+    if active in ("yes", "no"):
+        stmt = stmt.where(User.active.is_(active == "yes"))
+    if query and "\x00" not in query:
+        # lower() on both sides: LIKE is case-insensitive on SQLite but not on PostgreSQL.
+        pattern = f"%{_escape_like(query.lower())}%"
+        stmt = stmt.where(or_(func.lower(User.email).like(pattern, escape="\\"),
+                              func.lower(User.display_name).like(pattern, escape="\\")))
+    accounts = db.session.scalars(stmt).all()
+    states = db.session.scalars(visible(current_user, MemberState).order_by(MemberState.name_en)).all()
+    return render_template("admin/users.html", users=accounts, roles=Role, states=states,
+                           filters={"role": role, "state": state_code, "active": active, "q": query})
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires("user.create")
+def user_new():
+    form = UserCreateForm()
+    form.state_id.choices = _state_choices()
+    if form.validate_on_submit():
+        try:
+            user = user_service.create_user(
+                current_user, email=form.email.data, display_name=form.display_name.data,
+                role=form.role.data, state_id=form.state_id.data, password=form.password.data,
+            )
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The account %(email)s was created.", email=user.email), "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    return render_template("admin/user_new.html", form=form)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@requires("user.view")
+def user_detail(user_id: int):
+    user = get_or_404(User, user_id)
+    form = UserEditForm(obj=user if request.method == "GET" else None)
+    form.state_id.choices = _state_choices()
+    if request.method == "GET":
+        form.version.data = user.version
+    if form.validate_on_submit():
+        try:
+            user_service.update_user(
+                current_user, user, display_name=form.display_name.data, role=form.role.data,
+                state_id=form.state_id.data, expected_version=form.version.data or None,
+            )
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The account was updated."), "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    return render_template("admin/user_detail.html", user=user, form=form,
+                           action_form=VersionForm(version=user.version), reset_form=ResetPasswordForm())
+
+
+def _one_button_action(user_id: int, service_function, done_message: str):
+    user = get_or_404(User, user_id)
+    form = VersionForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "error")
+    else:
+        try:
+            service_function(current_user, user, expected_version=form.version.data or None)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            for messages in exc.errors.values():
+                for message in messages:
+                    flash(message, "error")
+        else:
+            db.session.commit()
+            flash(done_message, "success")
+    return redirect(url_for("admin.user_detail", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@requires("user.deactivate")
+def user_deactivate(user_id: int):
+    return _one_button_action(user_id, user_service.deactivate_user,
+                              _("The account was deactivated and its sessions were ended."))
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+@requires("user.reactivate")
+def user_reactivate(user_id: int):
+    return _one_button_action(user_id, user_service.reactivate_user, _("The account was reactivated."))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@requires("user.reset_password")
+def user_reset_password(user_id: int):
+    user = get_or_404(User, user_id)
+    require(current_user, "user.reset_password", user)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user_service.reset_password(current_user, user, form.password.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The password was reset and the user's sessions were ended."), "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    edit_form = UserEditForm(obj=user)
+    edit_form.state_id.choices = _state_choices()
+    edit_form.version.data = user.version
+    return render_template("admin/user_detail.html", user=user, form=edit_form,
+                           action_form=VersionForm(version=user.version), reset_form=form), 400

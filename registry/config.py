@@ -1,0 +1,89 @@
+"""Configuration read from the environment when the app is built, never at import time."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable registry."""
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _development_secret(instance_path: Path) -> str:
+    """Generate a secret key once and keep it under instance/, so restarts keep sessions."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_config(instance_path: str, environ: dict | None = None, overrides: dict | None = None) -> dict:
+    """The app's configuration: environment variables, then `overrides` (tests pass theirs here)."""
+    env = os.environ if environ is None else environ
+    overrides = overrides or {}
+    instance = Path(instance_path)
+    production = overrides.get("PRODUCTION", env.get("REGISTRY_ENV", "development") == "production")
+
+    secret_key = overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
+    if not secret_key:
+        if production:
+            raise ConfigError("SECRET_KEY must be set when REGISTRY_ENV=production")
+        secret_key = _development_secret(instance)
+
+    database_url = env.get("DATABASE_URL")
+    if not database_url:
+        instance.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{instance / 'registry.sqlite3'}"
+    if database_url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+
+    fallbacks = [k for k in env.get("SECRET_KEY_FALLBACKS", "").split(",") if k]
+    config = {
+        "PRODUCTION": production,
+        "SECRET_KEY": secret_key,
+        "SECRET_KEY_FALLBACKS": fallbacks,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Cookies: Secure and the __Host- prefix need HTTPS, so only in production.
+        "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(env.get("SESSION_ABSOLUTE_HOURS", "12"))),
+        "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "60")),
+        # Flask's form limits only cover multipart bodies; this covers url-encoded ones too.
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(4 * 1024 * 1024))),
+        "MAX_FORM_PARTS": 1000,
+        # The CSRF token lives as long as the server-side login session.
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
+        "TRUSTED_PROXY_HOPS": int(env.get("TRUSTED_PROXY_HOPS", "0")),
+        # argon2id, OWASP minimum is m=19 MiB, t=2, p=1; we default above it.
+        "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", "3")),
+        "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", str(64 * 1024))),
+        "ARGON2_PARALLELISM": int(env.get("ARGON2_PARALLELISM", "1")),
+        "LANGUAGES": ["en", "ru", "zh"],
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "MAIL_SERVER": env.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USE_STARTTLS": _flag(env.get("MAIL_USE_STARTTLS")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", "registry@localhost"),
+        "PAGE_SIZE": 50,
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,28 @@
+"""Form pieces shared by the blueprints."""
+
+from wtforms.validators import ValidationError
+
+from registry.services.validation import control_character_message
+
+
+class NoControlCharacters:
+    """Refuse NUL and other control characters before PostgreSQL does it with a 500."""
+
+    def __init__(self, multiline: bool = False):
+        self.multiline = multiline
+
+    def __call__(self, form, field):
+        if isinstance(field.data, str):
+            message = control_character_message(field.data, self.multiline)
+            if message:
+                raise ValidationError(message)
+
+
+def optional_int(value):
+    """Coerce a select's value to int, '' (or None) to None, anything else to an invalid marker."""
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1

@@ -1,0 +1,8 @@
+"""All tables, one module per area; importing this package registers them on the metadata."""
+
+from registry.models.audit import AuditEntry
+from registry.models.outbox import OutboxMessage
+from registry.models.state import MemberState, StatusPeriod
+from registry.models.user import LoginSession, User
+
+__all__ = ["AuditEntry", "LoginSession", "MemberState", "OutboxMessage", "StatusPeriod", "User"]

@@ -1,0 +1,41 @@
+"""Password hashing with argon2id (argon2-cffi), parameters from configuration."""
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+
+PASSWORD_MIN = 12
+PASSWORD_MAX = 128
+
+
+def _hasher() -> PasswordHasher:
+    config = current_app.config
+    return PasswordHasher(
+        time_cost=config["ARGON2_TIME_COST"],
+        memory_cost=config["ARGON2_MEMORY_COST"],
+        parallelism=config["ARGON2_PARALLELISM"],
+        type=Type.ID,
+    )
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher().check_needs_rehash(password_hash)
+
+
+def burn_verification_time(password: str) -> None:
+    """Spend the time of a real verification, so an unknown e-mail answers as slowly as a known one."""
+    cache = current_app.extensions.setdefault("registry.dummy_hash", {})
+    if "hash" not in cache:
+        cache["hash"] = hash_password("not-a-real-password")
+    verify_password(cache["hash"], password)

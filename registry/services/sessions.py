@@ -1,0 +1,68 @@
+"""Server-side login sessions: the cookie holds a random token, the database holds its hash.
+
+Logging out revokes the row, so a cookie copied before logout no longer signs anyone in.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app, has_request_context, request
+from sqlalchemy import select, update
+
+from registry.db import db, utcnow
+from registry.models import LoginSession, User
+
+# last_seen_at is written at most this often, not on every request.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(user: User) -> tuple[str, LoginSession]:
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(user_id=user.id, token_hash=_hash(token))
+    if has_request_context():
+        row.ip = (request.remote_addr or "")[:45] or None
+        row.user_agent = (request.user_agent.string or "")[:200] or None
+    db.session.add(row)
+    db.session.flush()
+    return token, row
+
+
+def find_live_session(user_id: int, token: str | None) -> LoginSession | None:
+    """The session for this cookie token if it is still valid; expired ones are revoked on the way."""
+    if not token:
+        return None
+    row = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash(token)))
+    if row is None or row.user_id != user_id or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    absolute = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    if now - row.created_at > absolute or now - row.last_seen_at > idle:
+        row.revoked_at, row.revoked_reason = now, "expired"
+        db.session.commit()
+        return None
+    if now - row.last_seen_at > TOUCH_INTERVAL:
+        row.last_seen_at = now
+        db.session.commit()
+    return row
+
+
+def revoke_session(row: LoginSession, reason: str) -> None:
+    if row.revoked_at is None:
+        row.revoked_at, row.revoked_reason = utcnow(), reason
+
+
+def revoke_all_sessions(user: User, reason: str, except_id: int | None = None) -> None:
+    stmt = (
+        update(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+    if except_id is not None:
+        stmt = stmt.where(LoginSession.id != except_id)
+    db.session.execute(stmt)

@@ -1,0 +1,187 @@
+"""Accounts: create, update, deactivate, reactivate, reset and change passwords."""
+
+from sqlalchemy import func, select
+
+from registry.db import db
+from registry.enums import Role
+from registry.i18n import _
+from registry.models import MemberState, User
+from registry.models.user import DISPLAY_NAME_MAX
+from registry.passwords import PASSWORD_MAX, PASSWORD_MIN, hash_password, verify_password
+from registry.services import audit, notifications
+from registry.services.errors import Conflict, ValidationFailed
+from registry.services.permissions import require
+from registry.services.sessions import revoke_all_sessions
+from registry.services.validation import Errors, clean_email, clean_text, control_character_message
+
+AUDITED_FIELDS = ["email", "display_name", "role", "state_id", "active", "is_demo", "locale"]
+
+
+def _check_password(errors: Errors, field: str, password: str | None) -> str:
+    password = password or ""
+    message = control_character_message(password)
+    if message:
+        errors.add(field, message)
+    elif len(password) < PASSWORD_MIN:
+        errors.add(field, _("Use at least %(n)d characters.", n=PASSWORD_MIN))
+    elif len(password) > PASSWORD_MAX:
+        errors.add(field, _("At most %(n)d characters.", n=PASSWORD_MAX))
+    return password
+
+
+def _resolve_role_and_state(errors: Errors, role, state_id) -> tuple[Role | None, MemberState | None]:
+    try:
+        role = Role(role)
+    except ValueError:
+        errors.add("role", _("Choose a role from the list."))
+        return None, None
+    state = None
+    if role == Role.OFFICER:
+        state = db.session.get(MemberState, state_id) if isinstance(state_id, int) else None
+        if state is None:
+            errors.add("state_id", _("A liaison officer must belong to one member state."))
+    elif state_id not in (None, "", 0):
+        errors.add("state_id", _("Only liaison officers belong to a member state."))
+    return role, state
+
+
+def _email_taken(email: str, except_id: int | None = None) -> bool:
+    stmt = select(func.count()).select_from(User).where(func.lower(User.email) == email.lower())
+    if except_id is not None:
+        stmt = stmt.where(User.id != except_id)
+    return db.session.scalar(stmt) > 0
+
+
+def create_user(actor, *, email, display_name, role, state_id=None, password, is_demo=False) -> User:
+    require(actor, "user.create")
+    errors = Errors()
+    email = clean_email(errors, "email", email)
+    display_name = clean_text(errors, "display_name", display_name, max_length=DISPLAY_NAME_MAX)
+    role, state = _resolve_role_and_state(errors, role, state_id)
+    password = _check_password(errors, "password", password)
+    if "email" not in errors.by_field and _email_taken(email):
+        errors.add("email", _("An account with this e-mail address already exists."))
+    errors.raise_if_any()
+
+    user = User(
+        email=email,
+        display_name=display_name,
+        role=role,
+        state_id=state.id if state else None,
+        password_hash=hash_password(password),
+        active=True,
+        is_demo=is_demo,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user.create",
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        state_code=state.code if state else None,
+        changes=audit.diff({}, audit.snapshot(user, AUDITED_FIELDS)),
+    )
+    notifications.queue(
+        user,
+        "account_created",
+        _("Your account in the SCO confidence-building measures registry"),
+        _("An account has been created for you (%(role)s). Your administrator will give you the password.",
+          role=user.role.label),
+    )
+    return user
+
+
+def _check_version(user: User, expected_version) -> None:
+    if expected_version is not None and int(expected_version) != user.version:
+        raise Conflict(_("This account was changed by someone else since you opened it. Reload and try again."))
+
+
+def update_user(actor, user: User, *, display_name, role, state_id, expected_version=None) -> User:
+    require(actor, "user.update", user)
+    _check_version(user, expected_version)
+    errors = Errors()
+    display_name = clean_text(errors, "display_name", display_name, max_length=DISPLAY_NAME_MAX)
+    role, state = _resolve_role_and_state(errors, role, state_id)
+    errors.raise_if_any()
+
+    before = audit.snapshot(user, AUDITED_FIELDS)
+    privilege_changed = role != user.role or (state.id if state else None) != user.state_id
+    user.display_name = display_name
+    user.role = role
+    user.state_id = state.id if state else None
+    changes = audit.diff(before, audit.snapshot(user, AUDITED_FIELDS))
+    if privilege_changed:
+        # A session opened under the old role must not keep the old rights.
+        revoke_all_sessions(user, "privilege_change")
+    audit.record(
+        "user.update", actor=actor, object_type="user", object_id=user.id,
+        state_code=state.code if state else None, changes=changes,
+    )
+    return user
+
+
+def deactivate_user(actor, user: User, expected_version=None) -> User:
+    require(actor, "user.deactivate", user)
+    _check_version(user, expected_version)
+    if not user.active:
+        raise ValidationFailed({"": [_("This account is already deactivated.")]})
+    user.active = False
+    revoke_all_sessions(user, "deactivated")
+    audit.record(
+        "user.deactivate", actor=actor, object_type="user", object_id=user.id,
+        state_code=user.state.code if user.state else None, changes={"active": [True, False]},
+    )
+    return user
+
+
+def reactivate_user(actor, user: User, expected_version=None) -> User:
+    require(actor, "user.reactivate", user)
+    _check_version(user, expected_version)
+    if user.active:
+        raise ValidationFailed({"": [_("This account is already active.")]})
+    user.active = True
+    audit.record(
+        "user.reactivate", actor=actor, object_type="user", object_id=user.id,
+        state_code=user.state.code if user.state else None, changes={"active": [False, True]},
+    )
+    return user
+
+
+def reset_password(actor, user: User, new_password: str) -> User:
+    """An administrator sets a new password; every session of the user ends."""
+    require(actor, "user.reset_password", user)
+    errors = Errors()
+    new_password = _check_password(errors, "password", new_password)
+    errors.raise_if_any()
+    user.password_hash = hash_password(new_password)
+    revoke_all_sessions(user, "password_reset")
+    audit.record(
+        "user.reset_password", actor=actor, object_type="user", object_id=user.id,
+        state_code=user.state.code if user.state else None, changes={"password_hash": [audit.REDACTED] * 2},
+    )
+    notifications.queue(
+        user,
+        "password_reset",
+        _("Your registry password was reset"),
+        _("An administrator has reset your password. If you did not expect this, tell the Secretariat."),
+    )
+    return user
+
+
+def change_own_password(user: User, current_password: str, new_password: str, keep_session_id=None) -> User:
+    require(user, "account.change_password", user)
+    errors = Errors()
+    if not verify_password(user.password_hash, current_password or ""):
+        errors.add("current_password", _("This is not your current password."))
+    new_password = _check_password(errors, "new_password", new_password)
+    if not errors.by_field and new_password == current_password:
+        errors.add("new_password", _("Choose a password different from the current one."))
+    errors.raise_if_any()
+    user.password_hash = hash_password(new_password)
+    revoke_all_sessions(user, "password_change", except_id=keep_session_id)
+    audit.record(
+        "account.change_password", actor=user, object_type="user", object_id=user.id,
+        state_code=user.state.code if user.state else None, changes={"password_hash": [audit.REDACTED] * 2},
+    )
+    return user

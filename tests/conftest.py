@@ -1,0 +1,206 @@
+"""Fixtures: a fresh database per run (SQLite file, or a new PostgreSQL database), emptied after each test.
+
+The suite runs on SQLite by default; `REGISTRY_TEST_DATABASE_URL=postgresql+psycopg://...` runs it on
+PostgreSQL in a database created for this run and dropped at the end.
+"""
+
+import os
+import re
+import smtplib
+import uuid
+from types import SimpleNamespace
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from registry import create_app, migrate
+from registry.db import Base, db
+from registry.models import MemberState, User
+from registry.services import states as state_service
+from registry.services import users as user_service
+from registry.services.actors import CLI
+
+PASSWORD = "correct horse battery"
+POSTGRES_ADMIN_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL")
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def _plain_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+class PostgresDatabases:
+    """Creates throw-away databases next to the one named by REGISTRY_TEST_DATABASE_URL."""
+
+    def __init__(self, admin_url: str):
+        self.admin_url = admin_url
+
+    def create(self, prefix: str = "registry_test") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(_plain_url(self.admin_url), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.admin_url.rsplit("/", 1)[0] + "/" + name
+
+    def drop(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(_plain_url(self.admin_url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def backend() -> str:
+    return "postgresql" if POSTGRES_ADMIN_URL else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def fresh_database_url(tmp_path_factory):
+    """A factory of empty databases on the backend under test; all are removed at the end."""
+    created = []
+    postgres = PostgresDatabases(POSTGRES_ADMIN_URL) if POSTGRES_ADMIN_URL else None
+
+    def make() -> str:
+        if postgres:
+            url = postgres.create()
+        else:
+            url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'registry.sqlite3'}"
+        created.append(url)
+        return url
+
+    yield make
+    if postgres:
+        for url in created:
+            postgres.drop(url)
+
+
+def make_test_config(database_url: str, tmp_path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # Cheap hashing in tests; the production parameters are checked in test_passwords.py.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "ARGON2_PARALLELISM": 1,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(fresh_database_url, tmp_path_factory):
+    url = fresh_database_url()
+    application = create_app(make_test_config(url, tmp_path_factory.mktemp("instance")))
+    migrate.upgrade(url)  # the schema comes from the migrations, as in production
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def _empty_all_tables() -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            db.session.execute(text(f"DELETE FROM {name}"))
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def clean_database(app):
+    """Every test starts with the seeded states and nothing else."""
+    with app.app_context():
+        _empty_all_tables()
+        state_service.load_state_seeds()
+        db.session.commit()
+    yield
+    with app.app_context():
+        db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def no_real_email(monkeypatch):
+    """Fail any test that would open a real SMTP connection."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a test tried to send real e-mail")
+
+    monkeypatch.setattr(smtplib, "SMTP", refuse)
+    monkeypatch.setattr(smtplib, "SMTP_SSL", refuse)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """make_user(role="officer", state="KZ", ...) -> a plain record of the new account (id, email, password)."""
+    counter = iter(range(1, 10_000))
+
+    def make(role="officer", state="KZ", email=None, password=PASSWORD, active=True, name=None):
+        n = next(counter)
+        email = email or f"{role}{n}@example.org"
+        with app.app_context():
+            state_id = None
+            if role == "officer":
+                state_id = db.session.scalar(db.select(MemberState.id).where(MemberState.code == state))
+            user = user_service.create_user(CLI, email=email, display_name=name or f"Test {role} {n}", role=role,
+                                            state_id=state_id, password=password)
+            if not active:
+                user_service.deactivate_user(CLI, user)
+            db.session.commit()
+            return SimpleNamespace(id=user.id, email=user.email, password=password, role=role,
+                                   state=state if role == "officer" else None)
+
+    return make
+
+
+def csrf_token(client, url: str = "/login") -> str:
+    response = client.get(url)
+    match = CSRF_RE.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} (status {response.status_code})"
+    return match.group(1)
+
+
+def login(client, user, password=None):
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"email": user.email, "password": password or user.password,
+                                       "csrf_token": token})
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """login_as("secretariat") -> signed-in client's user record."""
+
+    def do(role="officer", state="KZ", **kwargs):
+        user = make_user(role=role, state=state, **kwargs)
+        response = login(client, user)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return do
+
+
+def fetch(app, model, ident):
+    """Read a row fresh from the database, outside any request."""
+    with app.app_context():
+        obj = db.session.get(model, ident)
+        if obj is not None:
+            db.session.expunge(obj)
+        return obj
+
+
+def audit_actions(app) -> list[str]:
+    from registry.models import AuditEntry
+
+    with app.app_context():
+        return list(db.session.scalars(db.select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+__all__ = ["PASSWORD", "User", "audit_actions", "csrf_token", "fetch", "login"]
