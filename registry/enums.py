@@ -91,3 +91,85 @@ class BorderParty(LabelledEnum):
     @classmethod
     def _labels(cls):
         return {cls.CHINA: _l("China"), cls.JOINT_PARTY: _l("Joint Party (Russia, Kazakhstan, Kyrgyzstan, Tajikistan)")}
+
+
+class RecordType(LabelledEnum):
+    """The kinds of record filed through the shared submission workflow, with their reference prefix."""
+
+    EXERCISE = "exercise"
+    CALENDAR = "calendar"
+    VISIT = "visit"
+    STRUCTURE = "structure"
+
+    @property
+    def prefix(self) -> str:
+        return {"exercise": "EXN", "calendar": "CAL", "visit": "VIS", "structure": "MOD"}[self.value]
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.EXERCISE: _l("Exercise notification"),
+            cls.CALENDAR: _l("Annual calendar"),
+            cls.VISIT: _l("Voluntary facility visit"),
+            cls.STRUCTURE: _l("Defence ministry structure"),
+        }
+
+
+class SubmissionStatus(LabelledEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    ACCEPTED = "accepted"
+    WITHDRAWN = "withdrawn"
+    CANCELLATION_REQUESTED = "cancellation_requested"
+    CANCELLED = "cancelled"
+    DELETED = "deleted"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.DRAFT: _l("Draft"),
+            cls.SUBMITTED: _l("Submitted, awaiting review"),
+            cls.RETURNED: _l("Returned for correction"),
+            cls.ACCEPTED: _l("Accepted"),
+            cls.WITHDRAWN: _l("Withdrawn"),
+            cls.CANCELLATION_REQUESTED: _l("Cancellation requested"),
+            cls.CANCELLED: _l("Cancelled"),
+            cls.DELETED: _l("Deleted draft"),
+        }
+
+    @classmethod
+    def _badges(cls):
+        return {
+            cls.DRAFT: "neutral", cls.SUBMITTED: "blue", cls.RETURNED: "red", cls.ACCEPTED: "green",
+            cls.WITHDRAWN: "neutral", cls.CANCELLATION_REQUESTED: "purple", cls.CANCELLED: "neutral",
+            cls.DELETED: "neutral",
+        }
+
+
+class Visibility(LabelledEnum):
+    """Chosen by the filing state for its accepted record."""
+
+    PUBLIC = "public"
+    MEMBERS = "members"
+    SECRETARIAT = "secretariat"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.PUBLIC: _l("Public: every user of the registry"),
+            cls.MEMBERS: _l("Member states only"),
+            cls.SECRETARIAT: _l("Secretariat and auditors only"),
+        }
+
+
+class CommentVisibility(LabelledEnum):
+    INTERNAL = "internal"
+    SHARED = "shared"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.INTERNAL: _l("Internal: Secretariat and auditors"),
+            cls.SHARED: _l("Shared with the filing state"),
+        }

@@ -95,8 +95,8 @@ def test_a_corrected_seed_file_updates_and_is_audited(app, tmp_path):
     [
         ('code = "KG"', 'code = "KZ"', "duplicate"),
         ('name_zh = "老挝"', 'name_zh = ""', "name_zh"),
-        ('status = "member"\nfrom = 2001-06-15\nsource = "Founding member, Shanghai, 15 June 2001 [v]"\n\n[[state]]\ncode = "KZ"',
-         'status = "member"\nfrom = 2001-06-15\nto = 2001-06-15\nsource = "x"\n\n[[state]]\ncode = "KZ"', "open-ended"),
+        ('from = 2001-06-15\nsource = "Founding member, Shanghai, 15 June 2001 [v]"\n\n[[state]]\ncode = "KZ"',
+         'from = 2001-06-15\nto = 2001-06-16\nsource = "x"\n\n[[state]]\ncode = "KZ"', "open-ended"),
     ],
 )
 def test_a_broken_seed_file_is_refused_whole(app, tmp_path, old, new, message):

@@ -3,6 +3,18 @@
 from registry.models.audit import AuditEntry
 from registry.models.outbox import OutboxMessage
 from registry.models.state import MemberState, StatusPeriod
+from registry.models.submission import ReferenceCounter, Revision, Submission, SubmissionEvent
 from registry.models.user import LoginSession, User
 
-__all__ = ["AuditEntry", "LoginSession", "MemberState", "OutboxMessage", "StatusPeriod", "User"]
+__all__ = [
+    "AuditEntry",
+    "LoginSession",
+    "MemberState",
+    "OutboxMessage",
+    "ReferenceCounter",
+    "Revision",
+    "StatusPeriod",
+    "Submission",
+    "SubmissionEvent",
+    "User",
+]

@@ -19,6 +19,29 @@ def _not_self(user, target) -> bool:
     return target is None or target.id != user.id
 
 
+def _files_for_state(user, target) -> bool:
+    """Officers file for their own state; the Secretariat files only records it enters on a state's behalf.
+
+    `target` is a submission, or a member state when a new record is being created.
+    """
+    if target is None:
+        return user.role == OFFICER
+    if hasattr(target, "entered_on_behalf"):  # a submission
+        if user.role == OFFICER:
+            return user.state_id == target.state_id
+        return bool(target.entered_on_behalf)
+    return user.role == SECRETARIAT or user.state_id == target.id  # a member state
+
+
+def _not_own_submission(user, submission) -> bool:
+    """Nobody reviews what they submitted or entered themselves."""
+    return submission is None or user.id not in (submission.submitted_by_id, submission.created_by_id)
+
+
+def _comments_on(user, submission) -> bool:
+    return user.role == SECRETARIAT or submission is None or user.state_id == submission.state_id
+
+
 @dataclass(frozen=True)
 class Rule:
     roles: frozenset
@@ -38,6 +61,12 @@ POLICY: dict[str, Rule] = {
     "user.reactivate": Rule(frozenset({ADMIN}), _not_self),
     "user.reset_password": Rule(frozenset({ADMIN}), _not_self),
     "account.change_password": Rule(ALL_ROLES),
+    # submissions of every record type (the workflow table says which action needs which of these)
+    "submission.file": Rule(frozenset({OFFICER, SECRETARIAT}), _files_for_state),
+    "submission.review": Rule(frozenset({SECRETARIAT}), _not_own_submission),
+    "submission.comment": Rule(frozenset({OFFICER, SECRETARIAT}), _comments_on),
+    "submission.comment_internal": Rule(frozenset({SECRETARIAT})),
+    "submission.review_queue": Rule(frozenset({SECRETARIAT, AUDITOR})),
     # audit trail
     "audit.view": Rule(frozenset({AUDITOR, ADMIN})),
 }

@@ -4,10 +4,11 @@
 add their filters and ordering to it. A model without a scope rule is refused, not shown.
 """
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, and_, false, or_, select
 
-from registry.enums import Role
-from registry.models import AuditEntry, MemberState, StatusPeriod, User
+from registry.db import utcnow
+from registry.enums import Role, StateStatus, SubmissionStatus, Visibility
+from registry.models import AuditEntry, MemberState, StatusPeriod, Submission, SubmissionEvent, User
 
 
 def _states(user, stmt: Select) -> Select:
@@ -27,11 +28,55 @@ def _audit(user, stmt: Select) -> Select:
     return stmt.where(false())
 
 
+def _published():
+    """Accepted at least once (an amendment or cancellation under way keeps the accepted version visible)."""
+    return Submission.accepted_revision_no.is_not(None) & (Submission.status != SubmissionStatus.DELETED)
+
+
+def _submissions(user, stmt: Select) -> Select:
+    if user.role in (Role.SECRETARIAT, Role.AUDITOR):
+        return stmt.where(Submission.status != SubmissionStatus.DELETED)
+    readable = [Visibility.PUBLIC]
+    if user.role == Role.OFFICER and user.state and user.state.status_on(utcnow().date()) == StateStatus.MEMBER:
+        readable.append(Visibility.MEMBERS)
+    others = and_(_published(), Submission.visibility.in_(readable))
+    if user.role == Role.OFFICER:
+        own = and_(Submission.state_id == user.state_id, Submission.status != SubmissionStatus.DELETED)
+        return stmt.where(or_(own, others))
+    return stmt.where(others)
+
+
+def sees_working_version(user, submission: Submission) -> bool:
+    """Own state, Secretariat and auditors see drafts and versions under review; others the accepted one."""
+    if user.role in (Role.SECRETARIAT, Role.AUDITOR):
+        return True
+    return user.role == Role.OFFICER and user.state_id == submission.state_id
+
+
+PUBLIC_EVENTS = ("accept", "accept_cancellation")
+
+
+def _events(user, stmt: Select) -> Select:
+    """Timeline entries: all for the Secretariat and auditors; shared ones for the filing state;
+    for everyone else only the decisions that published or cancelled the record."""
+    stmt = stmt.where(SubmissionEvent.submission_id.in_(_submissions(user, select(Submission.id))))
+    if user.role in (Role.SECRETARIAT, Role.AUDITOR):
+        return stmt
+    not_internal = or_(SubmissionEvent.comment_visibility.is_(None), SubmissionEvent.comment_visibility == "shared")
+    decisions = SubmissionEvent.action.in_(PUBLIC_EVENTS)
+    if user.role == Role.OFFICER:
+        own = SubmissionEvent.submission_id.in_(select(Submission.id).where(Submission.state_id == user.state_id))
+        return stmt.where(or_(and_(own, not_internal), decisions))
+    return stmt.where(decisions)
+
+
 SCOPES = {
     MemberState: _states,
     StatusPeriod: _states,
     User: _users,
     AuditEntry: _audit,
+    Submission: _submissions,
+    SubmissionEvent: _events,
 }
 
 

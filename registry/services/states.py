@@ -5,6 +5,7 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from registry.db import db
 from registry.enums import BorderParty, StateStatus
@@ -61,7 +62,8 @@ def load_state_seeds(path: Path | None = None) -> dict[str, int]:
     no audit entry.
     """
     created = updated = 0
-    existing = {s.code: s for s in db.session.scalars(select(MemberState))}
+    with_history = select(MemberState).options(selectinload(MemberState.status_periods))
+    existing = {s.code: s for s in db.session.scalars(with_history)}
     for entry in read_state_seeds(path):
         state = existing.get(entry["code"])
         values = {key: entry.get(key) for key in STATE_FIELDS}

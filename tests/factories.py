@@ -1,0 +1,48 @@
+"""Builders for records in any workflow status, driven through the service functions (never the models)."""
+
+from sqlalchemy import select
+
+from registry.db import db
+from registry.enums import RecordType
+from registry.models import MemberState, Submission, User
+from registry.services import submissions as svc
+
+# How to reach each status from a new draft: (action, who) steps; "amend_*" statuses are amendments.
+PATHS = {
+    "draft": [],
+    "submitted": [("submit", "filer")],
+    "returned": [("submit", "filer"), ("return", "reviewer")],
+    "accepted": [("submit", "filer"), ("accept", "reviewer")],
+    "withdrawn": [("submit", "filer"), ("withdraw", "filer")],
+    "cancellation_requested": [("submit", "filer"), ("accept", "reviewer"), ("request_cancellation", "filer")],
+    "cancelled": [("submit", "filer"), ("accept", "reviewer"), ("request_cancellation", "filer"),
+                  ("accept_cancellation", "reviewer")],
+    "deleted": [("delete", "filer")],
+    "amend_draft": [("submit", "filer"), ("accept", "reviewer"), ("amend", "filer")],
+    "amend_submitted": [("submit", "filer"), ("accept", "reviewer"), ("amend", "filer"), ("submit", "filer")],
+}
+
+
+def user(user_id: int) -> User:
+    return db.session.get(User, user_id)
+
+
+def state(code: str) -> MemberState:
+    return db.session.scalar(select(MemberState).where(MemberState.code == code))
+
+
+def drive(submission: Submission, steps, filer: User, reviewer: User) -> Submission:
+    for action, who in steps:
+        actor = filer if who == "filer" else reviewer
+        svc.perform(actor, submission, action, comment=f"{action} comment")
+    return submission
+
+
+def make_submission(filer_id: int, reviewer_id: int, status: str = "draft", state_code: str = "KZ",
+                    record_type: RecordType = RecordType.CALENDAR, visibility: str = "members") -> Submission:
+    """Inside an app context: a record of `state_code` brought to `status`, committed."""
+    filer, reviewer = user(filer_id), user(reviewer_id)
+    submission = svc.create_submission(filer, record_type, state(state_code), visibility=visibility)
+    drive(submission, PATHS[status], filer, reviewer)
+    db.session.commit()
+    return submission
