@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
+    _register_record_types()
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     _init_login(app)
@@ -41,6 +42,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _register_record_types() -> None:
+    """Importing these registers their adapters with the shared workflow (registry/records.py)."""
+    import registry.services.calendars  # noqa: F401
+    import registry.services.exercises  # noqa: F401
 
 
 def _init_login(app: Flask) -> None:

@@ -173,3 +173,59 @@ class CommentVisibility(LabelledEnum):
             cls.INTERNAL: _l("Internal: Secretariat and auditors"),
             cls.SHARED: _l("Shared with the filing state"),
         }
+
+
+class ExerciseType(LabelledEnum):
+    FIELD_TRAINING = "field_training"
+    COMMAND_POST = "command_post"
+    LIVE_FIRE = "live_fire"
+    TRANSFER = "transfer"
+    CONCENTRATION = "concentration"
+    AMPHIBIOUS = "amphibious"
+    AIRBORNE = "airborne"
+    JOINT_MULTINATIONAL = "joint_multinational"
+    COUNTER_TERRORISM = "counter_terrorism"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.FIELD_TRAINING: _l("Field training exercise"),
+            cls.COMMAND_POST: _l("Command post exercise"),
+            cls.LIVE_FIRE: _l("Live-fire exercise"),
+            cls.TRANSFER: _l("Transfer of forces"),
+            cls.CONCENTRATION: _l("Concentration of forces"),
+            cls.AMPHIBIOUS: _l("Amphibious landing"),
+            cls.AIRBORNE: _l("Parachute (airborne) assault"),
+            cls.JOINT_MULTINATIONAL: _l("Joint multinational exercise"),
+            cls.COUNTER_TERRORISM: _l("Counter-terrorism exercise"),
+        }
+
+
+class ParticipantRole(LabelledEnum):
+    CO_ORGANISER = "co_organiser"
+    PARTICIPANT = "participant"
+    OBSERVER = "observer"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.CO_ORGANISER: _l("Co-organiser"),
+            cls.PARTICIPANT: _l("Participant"),
+            cls.OBSERVER: _l("Observer"),
+        }
+
+
+class PhaseName(LabelledEnum):
+    DEPLOYMENT = "deployment"
+    CONCENTRATION = "concentration"
+    ACTIVE = "active"
+    RECOVERY = "recovery"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.DEPLOYMENT: _l("Deployment"),
+            cls.CONCENTRATION: _l("Concentration"),
+            cls.ACTIVE: _l("Active phase"),
+            cls.RECOVERY: _l("Recovery"),
+        }

@@ -1,10 +1,13 @@
 """Builders for records in any workflow status, driven through the service functions (never the models)."""
 
+import itertools
+from datetime import date
+
 from sqlalchemy import select
 
 from registry.db import db
-from registry.enums import RecordType
 from registry.models import MemberState, Submission, User
+from registry.services import calendars
 from registry.services import submissions as svc
 
 # How to reach each status from a new draft: (action, who) steps; "amend_*" statuses are amendments.
@@ -38,11 +41,22 @@ def drive(submission: Submission, steps, filer: User, reviewer: User) -> Submiss
     return submission
 
 
+_years = itertools.cycle(range(2030, 2090))  # one calendar per state and year
+
+
+def make_calendar(filer: User, state_code: str = "KZ", visibility: str = "members", year: int | None = None):
+    """A draft annual calendar with one planned exercise (each call takes a new year: one calendar a year)."""
+    year = year or next(_years)
+    entry = calendars.EntryInput(designation="Tien Shan", exercise_type="command_post",
+                                 planned_start=date(year, 5, 10), planned_end=date(year, 5, 20), troops=3000)
+    return calendars.create_calendar(filer, state(state_code), year, [entry], visibility=visibility)
+
+
 def make_submission(filer_id: int, reviewer_id: int, status: str = "draft", state_code: str = "KZ",
-                    record_type: RecordType = RecordType.CALENDAR, visibility: str = "members") -> Submission:
-    """Inside an app context: a record of `state_code` brought to `status`, committed."""
+                    visibility: str = "members") -> Submission:
+    """Inside an app context: an annual calendar of `state_code` brought to `status`, committed."""
     filer, reviewer = user(filer_id), user(reviewer_id)
-    submission = svc.create_submission(filer, record_type, state(state_code), visibility=visibility)
+    submission = make_calendar(filer, state_code, visibility)
     drive(submission, PATHS[status], filer, reviewer)
     db.session.commit()
     return submission

@@ -1,6 +1,7 @@
 """The shared submission workflow: every action from every status by every kind of actor."""
 
 import threading
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -8,6 +9,7 @@ from sqlalchemy import func, select
 from registry.db import db
 from registry.enums import RecordType
 from registry.models import AuditEntry, OutboxMessage, Submission, SubmissionEvent
+from registry.services import calendars
 from registry.services import submissions as svc
 from registry.services.errors import Conflict, PermissionDenied, ValidationFailed
 from registry.services.submissions import InvalidTransition
@@ -101,7 +103,7 @@ def test_reference_numbers_are_per_type_and_year_and_never_reused(app, people):
         first = make_submission(people["officer_own"].id, people["reviewer"].id, "draft")
         second = make_submission(people["officer_own"].id, people["reviewer"].id, "deleted")
         third = make_submission(people["officer_own"].id, people["reviewer"].id, "draft")
-        year = first.created_at.year
+        year = first.created_at.year  # numbered by the year of filing
         assert [first.reference, second.reference, third.reference] == [
             f"CAL-{year}-0001", f"CAL-{year}-0002", f"CAL-{year}-0003"]
 
@@ -110,8 +112,10 @@ def test_nobody_reviews_their_own_entry(app, people, make_user):
     """The Secretariat enters a record on a state's behalf; the same person cannot accept it."""
     with app.app_context():
         clerk = user(people["reviewer"].id)
-        record = svc.create_submission(clerk, RecordType.CALENDAR, state("KZ"),
-                                       source_document="Note verbale No. 12/345 of 1 March 2026")
+        record = calendars.create_calendar(
+            clerk, state("KZ"), 2095,
+            [calendars.EntryInput("Vostok", "field_training", date(2095, 9, 1), date(2095, 9, 7))],
+            source_document="Note verbale No. 12/345 of 1 March 2026")
         svc.submit(clerk, record)
         db.session.commit()
         assert record.entered_on_behalf

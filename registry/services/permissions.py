@@ -42,6 +42,14 @@ def _comments_on(user, submission) -> bool:
     return user.role == SECRETARIAT or submission is None or user.state_id == submission.state_id
 
 
+def _other_state_record(user, submission) -> bool:
+    return submission is None or user.state_id != submission.state_id
+
+
+def _own_state_record(user, submission) -> bool:
+    return submission is None or user.state_id == submission.state_id
+
+
 @dataclass(frozen=True)
 class Rule:
     roles: frozenset
@@ -67,6 +75,11 @@ POLICY: dict[str, Rule] = {
     "submission.comment": Rule(frozenset({OFFICER, SECRETARIAT}), _comments_on),
     "submission.comment_internal": Rule(frozenset({SECRETARIAT})),
     "submission.review_queue": Rule(frozenset({SECRETARIAT, AUDITOR})),
+    "profiles.manage": Rule(frozenset({ADMIN})),
+    # inquiries about notified activities (1996 Shanghai agreement, art. 9)
+    "inquiry.ask": Rule(frozenset({OFFICER}), _other_state_record),
+    "inquiry.answer": Rule(frozenset({OFFICER}), _own_state_record),
+    "inquiry.overdue_list": Rule(frozenset({SECRETARIAT, AUDITOR})),
     # audit trail
     "audit.view": Rule(frozenset({AUDITOR, ADMIN})),
 }

@@ -4,6 +4,7 @@ One generic `perform()` applies a row of the workflow table (registry/workflow.p
 functions below (`submit`, `accept`, `return_for_correction`, ...) are what callers use.
 """
 
+from contextlib import contextmanager
 from datetime import date
 
 from sqlalchemy import select, update
@@ -106,6 +107,13 @@ def create_submission(
     return submission
 
 
+def clean_visibility(value) -> Visibility:
+    try:
+        return Visibility(value)
+    except ValueError as exc:
+        raise ValidationFailed({"visibility": [_("Choose who may see the record.")]}) from exc
+
+
 def check_lock(submission: Submission, expected_lock) -> None:
     """The version the user saw must still be the current one: otherwise someone changed the record."""
     if expected_lock in (None, ""):
@@ -148,11 +156,17 @@ def perform(actor, submission: Submission, action: str, *, expected_lock=None, c
     """Apply one row of the workflow table. Raises PermissionDenied, InvalidTransition, Conflict or
     ValidationFailed; on success the change, its timeline event, audit entry and notifications are
     in the session, flushed but not committed."""
-    try:
+    with stale_as_conflict():
         return _perform(actor, submission, action, expected_lock=expected_lock, comment=comment,
                         comment_visibility=comment_visibility, today=today)
+
+
+@contextmanager
+def stale_as_conflict():
+    """Another user's change reached the database first (our UPDATE matched no row of the version we read)."""
+    try:
+        yield
     except StaleDataError as exc:
-        # Another user's change reached the database first (the UPDATE matched no row of our version).
         raise Conflict(_("This record changed since you opened it. Reload it to see the change, then try again.")) \
             from exc
 
