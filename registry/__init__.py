@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from registry.config import load_config
 from registry.db import db
 from registry.i18n import _, babel, select_locale
-from registry.services import audit
+from registry.services import audit as audit_service
 from registry.services.errors import Conflict, NotFound, PermissionDenied
 
 __version__ = "0.1.0"
@@ -78,7 +78,13 @@ def _register_blueprints(app: Flask) -> None:
     from registry.admin.routes import bp as admin_bp
     from registry.audit.routes import bp as audit_bp
     from registry.auth.routes import bp as auth_bp
+    from registry.calendars.routes import bp as calendars_bp
     from registry.core.routes import bp as core_bp
+    from registry.exercises import bp as exercises_bp
+    from registry.exercises import listing, routes  # noqa: F401 - they add their views to exercises_bp
+    from registry.profiles.routes import bp as profiles_bp
+    from registry.records_ui.routes import bp as records_bp
+    from registry.review.routes import bp as review_bp
     from registry.states.routes import bp as states_bp
 
     app.register_blueprint(core_bp)
@@ -86,6 +92,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(states_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(records_bp)
+    app.register_blueprint(exercises_bp)
+    app.register_blueprint(calendars_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(profiles_bp)
 
 
 def _register_error_handlers(app: Flask) -> None:
@@ -96,7 +107,7 @@ def _register_error_handlers(app: Flask) -> None:
     def permission_denied(exc: PermissionDenied):
         db.session.rollback()
         # Refusals are audited on their own, since the refused change itself never happened.
-        audit.record("access.denied", actor=current_user, object_type="endpoint",
+        audit_service.record("access.denied", actor=current_user, object_type="endpoint",
                      object_id=request.endpoint, changes={"action": ["", exc.action]}, outcome="denied")
         db.session.commit()
         return page("errors/403.html", 403)

@@ -1,0 +1,3 @@
+"""Exercise notification forms and record pages."""
+
+from registry.exercises import bp  # noqa: F401
