@@ -12,6 +12,7 @@ from registry.db import db
 from registry.i18n import _, babel, select_locale
 from registry.services import audit as audit_service
 from registry.services.errors import Conflict, NotFound, PermissionDenied
+from registry.web import refuse_too_many_fields
 
 __version__ = "0.1.0"
 
@@ -36,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_error_handlers(app)
     _register_security_headers(app)
+    app.before_request(refuse_too_many_fields)
     _register_template_helpers(app)
 
     from registry.cli import register_cli

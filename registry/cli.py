@@ -117,14 +117,18 @@ def register_cli(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
     def demo_load(if_empty):
         """Load demonstration accounts (plainly marked as demo). Never run this in production."""
-        from registry.demo import DEMO_PASSWORD, load_demo
+        from registry.demo import DEMO_PASSWORD, DemoDataError, load_demo
 
         if current_app.config["PRODUCTION"]:
             raise click.ClickException("demo data is not loaded in production")
         if if_empty and db.session.scalar(select(func.count()).select_from(User)):
             click.echo("users exist already: demo data not loaded")
             return
-        created = load_demo()
+        try:
+            created = load_demo()
+        except DemoDataError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
         db.session.commit()
         click.echo(f"demo accounts ({len(created)} new), password for all: {DEMO_PASSWORD}")
         for user in db.session.scalars(select(User).where(User.is_demo.is_(True)).order_by(User.role, User.email)):

@@ -27,9 +27,16 @@ DEMO_USERS = [
 ]
 
 
+class DemoDataError(RuntimeError):
+    """The database lacks what the demo accounts need."""
+
+
 def load_demo() -> list[User]:
     """Create the demo accounts that do not exist yet (idempotent). Needs the state seeds."""
     states = {s.code: s for s in db.session.scalars(select(MemberState))}
+    missing = sorted({code for *_, code in DEMO_USERS if code} - states.keys())
+    if missing:
+        raise DemoDataError(f"member states {', '.join(missing)} are missing: run the seed command first")
     created = []
     for email, name, role, code in DEMO_USERS:
         exists = db.session.scalar(select(func.count()).select_from(User).where(User.email == email))

@@ -1,7 +1,9 @@
 """Form pieces shared by the blueprints."""
 
+from wtforms import SelectField
 from wtforms.validators import ValidationError
 
+from registry.i18n import _l
 from registry.services.validation import control_character_message
 
 
@@ -26,3 +28,12 @@ def optional_int(value):
         return int(value)
     except (TypeError, ValueError):
         return -1
+
+
+class SingleSelectField(SelectField):
+    """A select that refuses a repeated key (`role=admin&role=officer`) instead of silently taking the first."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist[:1])
+        if len(valuelist) > 1:
+            raise ValueError(_l("Choose only one value."))

@@ -17,13 +17,24 @@ def public(view):
     return view
 
 
+def _to_login():
+    """To the sign-in page, and back afterwards only to an address that answers a GET.
+
+    A form post to a POST-only route (sign out, deactivate) cannot be replayed by the redirect
+    after sign-in, which would only show "not allowed here" (405).
+    """
+    rule = request.url_rule
+    back = request.full_path.rstrip("?") if rule is not None and "GET" in (rule.methods or ()) else None
+    return redirect(url_for("auth.login", next=back))
+
+
 def login_required(view):
     """Any signed-in, active user; the view itself scopes what is shown."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            return _to_login()
         return view(*args, **kwargs)
 
     wrapped.access = "login"
@@ -37,7 +48,7 @@ def requires(action: str):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                return _to_login()
             require(current_user, action)
             return view(*args, **kwargs)
 
@@ -74,15 +85,33 @@ def apply_errors(form, exc: ValidationFailed) -> None:
 
 
 def get_or_404(model, ident):
-    """Look up by integer id; ids outside the 64-bit range are simply not found."""
+    """Look up by integer id; ids outside the range of the key column are simply not found.
+
+    PostgreSQL refuses 2**31 for an INTEGER key ("integer out of range", a 500) and SQLite 2**63.
+    """
+    from sqlalchemy import BigInteger
+
     from registry.db import db
 
-    if not isinstance(ident, int) or not 0 < ident < 2**63:
+    key_type = model.__mapper__.primary_key[0].type
+    limit = 2**63 if isinstance(key_type, BigInteger) else 2**31
+    if not isinstance(ident, int) or not 0 < ident < limit:
         abort(404)
     obj = db.session.get(model, ident)
     if obj is None:
         abort(404)
     return obj
+
+
+def refuse_too_many_fields():
+    """413 for a form with more fields than MAX_FORM_PARTS, for blueprints' `before_request`.
+
+    Werkzeug applies MAX_FORM_PARTS to multipart bodies only; a url-encoded one of 1,500 fields passed.
+    """
+    if request.mimetype == "application/x-www-form-urlencoded":
+        fields = sum(len(values) for values in request.form.listvalues())
+        if fields > request.max_form_parts:
+            abort(413)
 
 
 def flash_saved(message: str | None = None) -> None:

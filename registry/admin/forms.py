@@ -1,9 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from registry.enums import Role
-from registry.forms import NoControlCharacters, optional_int
+from registry.forms import NoControlCharacters, SingleSelectField, optional_int
 from registry.i18n import _l
 from registry.models.user import DISPLAY_NAME_MAX, EMAIL_MAX
 from registry.passwords import PASSWORD_MAX, PASSWORD_MIN
@@ -13,8 +13,8 @@ class _UserFields(FlaskForm):
     display_name = StringField(
         _l("Name"), validators=[DataRequired(), Length(max=DISPLAY_NAME_MAX), NoControlCharacters()]
     )
-    role = SelectField(_l("Role"), choices=Role.choices, validators=[DataRequired()])
-    state_id = SelectField(
+    role = SingleSelectField(_l("Role"), choices=Role.choices, validators=[DataRequired()])
+    state_id = SingleSelectField(
         _l("Member state"),
         coerce=optional_int,
         validate_choice=False,  # the service answers an unknown state with a message beside the field

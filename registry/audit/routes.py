@@ -28,7 +28,8 @@ def index():
     if action and "\x00" not in action:
         stmt = stmt.where(AuditEntry.action.startswith(action, autoescape=True))
     if state:
-        stmt = stmt.where(AuditEntry.state_code == state)
+        # A garbled code matches nothing (and a NUL byte would be refused by PostgreSQL with a 500).
+        stmt = stmt.where(AuditEntry.state_code == (state if state.isascii() and state.isalpha() else ""))
     if outcome in ("success", "failure", "denied"):
         stmt = stmt.where(AuditEntry.outcome == outcome)
     if before:

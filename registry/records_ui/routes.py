@@ -119,7 +119,7 @@ def act(reference: str, action: str):
                 flash(message, "error")
         return redirect(detail)
     try:
-        svc.perform(current_user, submission, action, expected_lock=form.lock_version.data or None,
+        svc.perform(current_user, submission, action, expected_lock=form.lock_version.data or "",
                     comment=form.comment.data, comment_visibility=form.comment_visibility.data)
     except ValidationFailed as exc:
         db.session.rollback()

@@ -115,8 +115,11 @@ def clean_visibility(value) -> Visibility:
 
 
 def check_lock(submission: Submission, expected_lock) -> None:
-    """The version the user saw must still be the current one: otherwise someone changed the record."""
-    if expected_lock in (None, ""):
+    """The version the user saw must still be the current one: otherwise someone changed the record.
+
+    None means "not from a form" (the CLI, a test); a form always sends one, and an empty or garbled
+    value cannot name the current version."""
+    if expected_lock is None:
         return
     try:
         expected = int(expected_lock)

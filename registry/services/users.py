@@ -12,7 +12,7 @@ from registry.services import audit, notifications
 from registry.services.errors import Conflict, ValidationFailed
 from registry.services.permissions import require
 from registry.services.sessions import revoke_all_sessions
-from registry.services.validation import Errors, clean_email, clean_text, control_character_message
+from registry.services.validation import INT32_MAX, Errors, clean_email, clean_text, control_character_message
 
 AUDITED_FIELDS = ["email", "display_name", "role", "state_id", "active", "is_demo", "locale"]
 
@@ -37,7 +37,9 @@ def _resolve_role_and_state(errors: Errors, role, state_id) -> tuple[Role | None
         return None, None
     state = None
     if role == Role.OFFICER:
-        state = db.session.get(MemberState, state_id) if isinstance(state_id, int) else None
+        # Out-of-range ids are simply unknown (SQLite raises OverflowError from 2**63 on).
+        known_range = isinstance(state_id, int) and 0 < state_id <= INT32_MAX
+        state = db.session.get(MemberState, state_id) if known_range else None
         if state is None:
             errors.add("state_id", _("A liaison officer must belong to one member state."))
     elif state_id not in (None, "", 0):
@@ -93,7 +95,13 @@ def create_user(actor, *, email, display_name, role, state_id=None, password, is
 
 
 def _check_version(user: User, expected_version) -> None:
-    if expected_version is not None and int(expected_version) != user.version:
+    if expected_version is None:
+        return
+    try:
+        expected = int(expected_version)
+    except (TypeError, ValueError):  # a garbled or forged hidden field cannot name the current version
+        expected = None
+    if expected != user.version:
         raise Conflict(_("This account was changed by someone else since you opened it. Reload and try again."))
 
 

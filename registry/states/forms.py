@@ -1,15 +1,16 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import DateField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from registry.enums import StateStatus
-from registry.forms import NoControlCharacters
+from registry.forms import NoControlCharacters, SingleSelectField
 from registry.i18n import _l
 
 
 class ChangeStatusForm(FlaskForm):
-    status = SelectField(_l("New status"), choices=StateStatus.choices, validators=[DataRequired()])
-    valid_from = DateField(_l("In effect from"), validators=[DataRequired()])
+    status = SingleSelectField(_l("New status"), choices=StateStatus.choices, validators=[DataRequired()])
+    # InputRequired, not DataRequired: an unparseable date must say "Not a valid date value.", not "required".
+    valid_from = DateField(_l("In effect from"), validators=[InputRequired()])
     source = StringField(
         _l("Source"),
         validators=[DataRequired(), Length(max=300), NoControlCharacters()],

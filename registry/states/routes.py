@@ -19,7 +19,8 @@ bp = Blueprint("states", __name__, url_prefix="/states")
 
 
 def _state_or_404(code: str) -> MemberState:
-    if len(code) != 2 or not code.isascii():
+    # Letters only: 'K\x00' would otherwise reach PostgreSQL, which refuses NUL with a 500.
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
         abort(404)
     state = db.session.scalar(
         visible(current_user, MemberState)
@@ -29,6 +30,21 @@ def _state_or_404(code: str) -> MemberState:
     if state is None:
         abort(404)
     return state
+
+
+def _in_force(state: MemberState, day) -> tuple[StatusPeriod | None, list[StateStatus]]:
+    """The period in force on `day` and the statuses held before it.
+
+    A change recorded for a later date is already the open-ended period, but not yet the status.
+    """
+    period = next((p for p in state.status_periods
+                   if p.valid_from <= day and (p.valid_to is None or day < p.valid_to)), None)
+    former = []
+    for p in state.status_periods:
+        if p.valid_to is not None and p.valid_to <= day and p.status not in former:
+            if period is None or p.status != period.status:
+                former.append(p.status)
+    return period, former
 
 
 @bp.route("/")
@@ -49,9 +65,11 @@ def index():
             )
         )
     states = db.session.scalars(stmt).all()
-    states.sort(key=lambda s: (s.current_status != StateStatus.MEMBER, s.name_en))
+    in_force = {s.id: _in_force(s, today) for s in states}
+    states.sort(key=lambda s: (getattr(in_force[s.id][0], "status", None) != StateStatus.MEMBER, s.name_en))
     return render_template(
-        "states/index.html", states=states, status_filter=status_filter, statuses=StateStatus, today=today
+        "states/index.html", states=states, status_filter=status_filter, statuses=StateStatus, today=today,
+        in_force=in_force,
     )
 
 
@@ -64,7 +82,10 @@ def detail(code: str):
         .where(User.state_id == state.id, User.role == Role.OFFICER)
         .order_by(User.display_name)
     ).all()
-    return render_template("states/detail.html", state=state, officers=officers)
+    today = utcnow().date()
+    period, _former = _in_force(state, today)
+    return render_template("states/detail.html", state=state, officers=officers, today=today,
+                           status_today=period.status if period else None)
 
 
 @bp.route("/<code>/status", methods=["GET", "POST"])
