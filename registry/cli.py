@@ -116,8 +116,9 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("demo-load")
     @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
     def demo_load(if_empty):
-        """Load demonstration accounts (plainly marked as demo). Never run this in production."""
+        """Load demonstration accounts and records (plainly marked as demo). Never run this in production."""
         from registry.demo import DEMO_PASSWORD, DemoDataError, load_demo
+        from registry.demo_records import load_demo_records
 
         if current_app.config["PRODUCTION"]:
             raise click.ClickException("demo data is not loaded in production")
@@ -129,7 +130,9 @@ def register_cli(app: Flask) -> None:
         except DemoDataError as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from exc
+        records = load_demo_records()
         db.session.commit()
+        click.echo(f"demo records: {records} new")
         click.echo(f"demo accounts ({len(created)} new), password for all: {DEMO_PASSWORD}")
         for user in db.session.scalars(select(User).where(User.is_demo.is_(True)).order_by(User.role, User.email)):
             click.echo(f"  {user.role.value:12} {user.email}")
