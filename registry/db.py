@@ -57,6 +57,9 @@ class UTCDateTime(TypeDecorator):
 def _sqlite_pragmas(dbapi_connection, connection_record):
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
+    # SQLite's own lower() folds only A-Z; searches must ignore case in Cyrillic too, as on PostgreSQL.
+    dbapi_connection.create_function("lower", 1, lambda s: s.lower() if isinstance(s, str) else s,
+                                     deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")

@@ -13,7 +13,8 @@ DUMMY_ARGS = {"user_id": 1, "code": "KZ", "reference": "EXN-2000-0001", "action"
               "inquiry_id": 1}
 # Endpoints whose access depends on the record itself (its state, status and visibility): the workflow table
 # and the scoping helper decide, and tests/test_record_access.py holds their role x record matrix.
-RECORD_ENDPOINTS = {"records.show", "records.act"}
+RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercises.edit", "exercises.ask_inquiry",
+                    "exercises.answer_inquiry", "calendars.detail", "calendars.edit"}
 ROLES = ("officer", "secretariat", "auditor", "admin")
 
 
@@ -111,6 +112,14 @@ PAGE_MATRIX = [
     ("audit.index",             403,     403,         200,     200),
     ("auth.change_password",    200,     200,         200,     200),
     ("core.home",               302,     302,         302,     302),
+    ("exercises.index",         200,     200,         200,     200),
+    ("exercises.year",          200,     200,         200,     200),
+    ("exercises.feed",          200,     200,         200,     200),
+    ("exercises.new",           200,     200,         403,     403),
+    ("review.queue",            403,     200,         200,     403),
+    ("calendars.index",         200,     200,         200,     200),
+    ("calendars.new",           200,     200,         403,     403),
+    ("profiles.index",          200,     200,         200,     200),
 ]
 
 PAGE_CASES = [
@@ -144,7 +153,9 @@ def test_page_matrix(app, client, login_as, other_user, endpoint, role, expected
         assert denied[0].actor_role == role
     else:
         assert denied == []
-    if expected == 200:
+    if expected == 200 and response.mimetype == "text/calendar":
+        assert html.startswith("BEGIN:VCALENDAR")  # the feed itself, not the login form
+    elif expected == 200:
         assert "Sign out" in html  # the page itself, not the login form
     if expected == 302:
         assert response.location == "/states/"
@@ -198,6 +209,7 @@ POST_ACTIONS = [
     ("admin.user_new", {"email": "new.admin@example.org", "display_name": "New Admin", "role": "admin",
                         "state_id": "", "password": "a brand new password"}),
     ("states.change_status", {"status": "observer", "valid_from": "2030-01-01", "source": "made up"}),
+    ("profiles.set_in_force", {"in_force": "0"}),
 ]
 
 

@@ -1,5 +1,458 @@
-"""Annual calendars of notifiable activities."""
+"""Annual calendars of notifiable activities: the list, the form (new and edit) and the record page.
 
-from flask import Blueprint
+A calendar is a state's forecast of next year's notifiable activities, due by the date of the threshold profile
+(15 November of the year before in the Vienna Document benchmark). Every change goes through a service function
+(registry/services/calendars.py and submissions.py), which checks the permission and validates; the routes turn
+the form into service input, commit once, or roll back and show the form again with each message beside its
+field.
+"""
+
+import re
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
+
+from registry.calendars.forms import LANGUAGE_CHOICES, CalendarForm, initial_data, to_entries
+from registry.db import db, utcnow
+from registry.enums import RecordType, Role, StateStatus, SubmissionStatus
+from registry.i18n import _
+from registry.models import CalendarDetails, CalendarEntry, MemberState, Revision, Submission
+from registry.records import adapter_for
+from registry.records_ui.routes import page_context, shown_revision_number, version_diff, visible_submission_or_404
+from registry.services import calendars as svc
+from registry.services import submissions as workflow
+from registry.services.errors import Conflict, ValidationFailed
+from registry.services.permissions import can, require
+from registry.services.scoping import sees_working_version, visible
+from registry.services.validation import INT32_MAX
+from registry.web import login_required
 
 bp = Blueprint("calendars", __name__, url_prefix="/calendars")
+
+ROW_KEY = re.compile(r"entries-(\d{1,3})-(\w{1,40})", re.ASCII)
+ROW_ACTION = re.compile(r"add_entry|remove_entry-(\d{1,3})", re.ASCII)
+YEAR_TEXT = re.compile(r"\d{4}", re.ASCII)
+STATE_CODE = re.compile(r"[A-Za-z]{2}", re.ASCII)
+LIST_LIMIT = 1000  # a calendar per state and year: far fewer than this in any real registry
+# A calendar no longer counts for its year once it is in one of these.
+GONE = (SubmissionStatus.DELETED, SubmissionStatus.WITHDRAWN, SubmissionStatus.CANCELLED)
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def _detail_url(submission: Submission) -> str:
+    return url_for("calendars.detail", reference=submission.reference)
+
+
+def _edit_url(submission: Submission) -> str:
+    return url_for("calendars.edit", reference=submission.reference)
+
+
+def _next_year() -> int:
+    return utcnow().year + 1
+
+
+def _as_id(value) -> int | None:
+    try:
+        ident = int(value)
+    except (TypeError, ValueError):
+        return None
+    return ident if 0 < ident <= INT32_MAX else None
+
+
+def _states() -> list[MemberState]:
+    return list(db.session.scalars(
+        visible(current_user, MemberState).options(selectinload(MemberState.status_periods))
+    ))
+
+
+def _filing_states(states: list[MemberState]) -> list[MemberState]:
+    """Members and partners today, in the reader's language order."""
+    today = utcnow().date()
+    locale = _locale()
+    return sorted((s for s in states if s.status_on(today) in workflow.FILING_STATUSES),
+                  key=lambda s: s.name(locale))
+
+
+def _check_may_file(on_behalf: bool, filing: list[MemberState]) -> None:
+    """Officers file for their own state; the Secretariat on a state's behalf. Others get 403."""
+    if on_behalf:
+        require(current_user, "submission.file", filing[0] if filing else None)
+    else:
+        require(current_user, "submission.file", current_user.state)
+        if current_user.state is None:  # an officer account without a state cannot file anything
+            abort(403)
+
+
+def _default_language() -> str:
+    locale = _locale()
+    return locale if locale in dict(LANGUAGE_CHOICES) else "ru"
+
+
+def _formdata() -> MultiDict:
+    """The posted form with its rows numbered 0, 1, 2, ... (the service names row errors by position).
+
+    A "Remove" button drops its row here, so what the user typed in the other rows stays as typed.
+    """
+    remove = None
+    match = ROW_ACTION.fullmatch(request.form.get("action", ""))
+    if match and match[1] is not None:
+        remove = int(match[1])
+    rows: dict[int, list] = {}
+    data = MultiDict()
+    for key, values in request.form.lists():
+        row = ROW_KEY.fullmatch(key)
+        if row:
+            rows.setdefault(int(row[1]), []).append((row[2], values))
+        elif not key.startswith("entries-"):
+            data.setlist(key, values)
+    kept = [index for index in sorted(rows) if index != remove]
+    for position, index in enumerate(kept):
+        for name, values in rows[index]:
+            data.setlist(f"entries-{position}-{name}", values)
+    return data
+
+
+def _row_action(form: CalendarForm) -> bool:
+    """True when the user pressed "Add an activity" or "Remove": the form comes back, nothing is saved."""
+    match = ROW_ACTION.fullmatch(request.form.get("action", ""))
+    if not match:
+        return False
+    if match[1] is None:  # add
+        if len(form.entries.entries) < form.entries.max_entries:
+            form.entries.append_entry()
+        else:
+            flash(_("At most %(n)d rows can be listed.", n=form.entries.max_entries), "error")
+    return True  # a removed row was already left out by _formdata()
+
+
+def _field_for(form: CalendarForm, key: str):
+    row = ROW_KEY.fullmatch(key)
+    if row:
+        index = int(row[1])
+        if index < len(form.entries.entries) and row[2] in form.entries.entries[index].form:
+            return form.entries.entries[index].form[row[2]]
+        return None
+    if key and key != "entries" and key in form:
+        return form[key]
+    return None
+
+
+def _place_errors(form: CalendarForm, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each message beside its field; returns those about all the rows ('entries') or the whole form ('')."""
+    groups: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        field = _field_for(form, key)
+        if field is None:
+            groups.setdefault("entries" if key == "entries" else "", []).extend(str(m) for m in messages)
+        else:
+            field.errors = list(field.errors) + [str(m) for m in messages if str(m) not in field.errors]
+    return groups
+
+
+def _error_summary(form: CalendarForm, groups: dict[str, list[str]]) -> list[tuple[str, str, list[str]]]:
+    """(anchor, label, messages) for the list of problems at the top of the form."""
+    items = []
+    for field in form:
+        if field.name == "entries":
+            for position, entry in enumerate(field.entries, 1):
+                for sub in entry.form:
+                    if sub.errors:
+                        label = _("Activity %(n)d: %(field)s", n=position, field=sub.label.text)
+                        items.append((sub.id, label, list(sub.errors)))
+        elif field.errors and field.type != "CSRFTokenField":
+            items.append((field.id, str(field.label.text), list(field.errors)))
+    labels = {"entries": _("Planned activities"), "": _("The calendar")}
+    for key, messages in groups.items():
+        items.append((f"{key or 'form'}-h", str(labels[key]), messages))
+    return items
+
+
+def _render_form(form: CalendarForm, submission: Submission | None, *, groups=None, conflict: str | None = None,
+                 status: int = 200):
+    groups = groups or {}
+    if "state_id" in form:
+        form.state_id.choices = [("", _("— choose a state —"))] + [
+            (str(s.id), s.name(_locale())) for s in _filing_states(_states())]
+    findings, year = [], None
+    if submission is not None:
+        revision = submission.current_revision
+        details = svc.details_of(revision)
+        year = details.year
+        findings = adapter_for(RecordType.CALENDAR).check(submission, revision)
+    return render_template(
+        "calendars/form.html", form=form, submission=submission, year=year, groups=groups, findings=findings,
+        summary=_error_summary(form, groups), conflict=conflict,
+        action_url=_edit_url(submission) if submission else url_for("calendars.new"),
+    ), status
+
+
+def _after_save(submission: Submission):
+    """"Save draft" stays on the form; "Save and submit" submits the saved draft if the rules allow it."""
+    if request.form.get("action") != "submit":
+        flash(_("Saved as a draft: %(ref)s.", ref=submission.reference), "success")
+        return redirect(_edit_url(submission))
+    try:
+        workflow.submit(current_user, submission, expected_lock=submission.lock_version)
+    except ValidationFailed:
+        db.session.rollback()
+        # The draft is saved; the edit page shows each blocking problem beside its field (check=1).
+        flash(_("Your changes to %(ref)s were saved, but it cannot be submitted yet: correct what is marked "
+                "below, then submit again.", ref=submission.reference), "error")
+        return redirect(url_for("calendars.edit", reference=submission.reference, check=1))
+    except Conflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(_edit_url(submission))
+    db.session.commit()
+    flash(_("%(ref)s was submitted for review.", ref=submission.reference), "success")
+    return redirect(_detail_url(submission))
+
+
+# --- the list --------------------------------------------------------------------------------------------
+
+
+def _shown_revision_no():
+    """In SQL, the version this user reads (records_ui.shown_revision_number, scoping.sees_working_version):
+    own state, Secretariat and auditors the current version; everyone else the accepted one."""
+    if current_user.role in (Role.SECRETARIAT, Role.AUDITOR):
+        return Submission.current_revision_no
+    if current_user.role == Role.OFFICER and current_user.state_id is not None:
+        return case((Submission.state_id == current_user.state_id, Submission.current_revision_no),
+                    else_=Submission.accepted_revision_no)
+    return Submission.accepted_revision_no
+
+
+def _calendar_rows(year: int | None, state: MemberState | None) -> list[tuple[Submission, int, int]]:
+    """(submission, year, number of entries) of the calendars this user may see, in the version they read."""
+    entries = (select(func.count(CalendarEntry.id)).where(CalendarEntry.calendar_id == CalendarDetails.id)
+               .correlate(CalendarDetails).scalar_subquery())
+    stmt = (
+        visible(current_user, Submission)
+        .where(Submission.record_type == RecordType.CALENDAR)
+        .join(Revision, (Revision.submission_id == Submission.id) & (Revision.number == _shown_revision_no()))
+        .join(CalendarDetails, CalendarDetails.revision_id == Revision.id)
+        .join(MemberState, MemberState.id == Submission.state_id)
+        .add_columns(CalendarDetails.year, entries)
+        .options(selectinload(Submission.state))
+        .order_by(CalendarDetails.year.desc(), MemberState.code, Submission.id)
+        .limit(LIST_LIMIT + 1)
+    )
+    if year is not None:
+        stmt = stmt.where(CalendarDetails.year == year)
+    if state is not None:
+        stmt = stmt.where(Submission.state_id == state.id)
+    return [(row[0], row[1], row[2]) for row in db.session.execute(stmt)]
+
+
+def _parse_filters(states: list[MemberState]) -> tuple[int | None, MemberState | None, list[str]]:
+    """The year and state asked for; a value that is not one is ignored with a message, never an error page."""
+    problems = []
+    year = None
+    text = (request.args.get("year") or "").strip()
+    if text:
+        if YEAR_TEXT.fullmatch(text) and svc.MIN_YEAR <= int(text) <= svc.MAX_YEAR:
+            year = int(text)
+        else:
+            problems.append(_("Enter a year from %(a)d to %(b)d.", a=svc.MIN_YEAR, b=svc.MAX_YEAR))
+    state = None
+    code = (request.args.get("state") or "").strip()
+    if code:
+        by_code = {s.code: s for s in states}
+        state = by_code.get(code.upper()) if STATE_CODE.fullmatch(code) else None
+        if state is None:
+            problems.append(_("Choose a state from the list."))
+    return year, state, problems
+
+
+def _timeliness(submission: Submission, today: date) -> str | None:
+    """'late' when it was submitted after its due date; 'overdue' when it is past due and not yet submitted."""
+    if submission.is_late:
+        return "late"
+    if submission.submitted_at is None and submission.due_date and today > submission.due_date:
+        return "overdue"
+    return None
+
+
+def _overview(year: int, states: list[MemberState]) -> dict:
+    """For the Secretariat: which member states have filed their calendar for `year`, and which have not."""
+    due = svc.due_date_for(year)
+    on = due or utcnow().date()
+    members = sorted((s for s in states if s.status_on(on) == StateStatus.MEMBER), key=lambda s: s.name(_locale()))
+    stmt = (
+        visible(current_user, Submission)
+        .where(Submission.record_type == RecordType.CALENDAR, Submission.status.not_in(GONE))
+        .join(Revision, (Revision.submission_id == Submission.id)
+              & (Revision.number == Submission.current_revision_no))
+        .join(CalendarDetails, CalendarDetails.revision_id == Revision.id)
+        .where(CalendarDetails.year == year)
+        .order_by(Submission.id)
+    )
+    by_state = {s.state_id: s for s in db.session.scalars(stmt)}
+    rows = []
+    for state in members:
+        submission = by_state.get(state.id)
+        if submission is None:
+            filed = "missing"
+        elif submission.submitted_at is None:
+            filed = "draft"
+        else:
+            filed = "filed"
+        rows.append({"state": state, "submission": submission, "filed": filed})
+    return {
+        "year": year, "due": due, "rows": rows, "past_due": bool(due and utcnow().date() > due),
+        "filed": sum(1 for r in rows if r["filed"] == "filed"),
+        "missing": sum(1 for r in rows if r["filed"] != "filed"),
+    }
+
+
+@bp.route("/")
+@login_required
+def index():
+    """The calendars this user may see, in the version they read; for the Secretariat who has filed."""
+    states = _states()
+    year, state, problems = _parse_filters(states)
+    rows = _calendar_rows(year, state)
+    truncated = len(rows) > LIST_LIMIT
+    today = utcnow().date()
+    overview = None
+    if can(current_user, "submission.review_queue"):
+        overview = _overview(year or _next_year(), states)
+    return render_template(
+        "calendars/index.html",
+        rows=[{"submission": s, "year": y, "entries": n, "timeliness": _timeliness(s, today)}
+              for s, y, n in rows[:LIST_LIMIT]],
+        truncated=truncated, limit=LIST_LIMIT, problems=problems, overview=overview,
+        filters={"year": year, "state": state.code if state else "", "any": bool(year or state)},
+        states=sorted(states, key=lambda s: s.code), locale=_locale(),
+        may_file=current_user.role in (Role.OFFICER, Role.SECRETARIAT),
+    )
+
+
+# --- new and edit ----------------------------------------------------------------------------------------
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """A new calendar: an officer for their own state, the Secretariat on a state's behalf."""
+    on_behalf = current_user.role == Role.SECRETARIAT
+    states = _states()
+    filing = _filing_states(states)
+    _check_may_file(on_behalf, filing)
+    if request.method == "GET":
+        form = CalendarForm(formdata=None, data={"year": str(_next_year()), "original_language": _default_language()})
+    else:
+        form = CalendarForm(formdata=_formdata())
+    del form.lock_version
+    if not on_behalf:
+        del form.state_id
+        del form.source_document
+    if request.method == "GET" or _row_action(form) or not form.validate():
+        return _render_form(form, None)
+
+    if on_behalf:
+        ident = _as_id(form.state_id.data)
+        state = next((s for s in filing if s.id == ident), None)
+        if state is None:
+            form.state_id.errors = [_("Choose a member state or partner from the list.")]
+            return _render_form(form, None)
+    else:
+        state = current_user.state
+    try:
+        submission = svc.create_calendar(
+            current_user, state, form.year.data, to_entries(form), remarks=form.remarks.data,
+            visibility=form.visibility.data, language=form.original_language.data, is_nil=bool(form.is_nil.data),
+            source_document=form.source_document.data if on_behalf else None,
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _render_form(form, None, groups=_place_errors(form, exc.errors))
+    db.session.commit()
+    return _after_save(submission)
+
+
+def _drop_creation_fields(form: CalendarForm) -> None:
+    """The filing state, the source document, the year and the language are set when the calendar is opened."""
+    del form.state_id
+    del form.source_document
+    del form.year
+    del form.original_language
+
+
+@bp.route("/<reference>/edit", methods=["GET", "POST"])
+@login_required
+def edit(reference: str):
+    """Edit the draft or returned version; the lock version in the form catches a change made meanwhile."""
+    submission = visible_submission_or_404(reference, RecordType.CALENDAR)
+    if request.method == "GET":
+        try:
+            revision = workflow.editable_revision(current_user, submission)
+        except workflow.InvalidTransition as exc:
+            flash(str(exc), "error")
+            return redirect(_detail_url(submission))
+        form = CalendarForm(formdata=None, data=initial_data(submission, svc.details_of(revision)))
+        _drop_creation_fields(form)
+        groups = {}
+        if request.args.get("check") == "1":  # after a refused submission: what blocks it, beside its field
+            blocking = [f for f in adapter_for(RecordType.CALENDAR).check(submission, revision)
+                        if f["severity"] == "error"]
+            by_field: dict[str, list[str]] = {}
+            for finding in blocking:
+                by_field.setdefault(finding.get("field") or "", []).append(str(finding["message"]))
+            groups = _place_errors(form, by_field)
+        return _render_form(form, submission, groups=groups)
+
+    require(current_user, "submission.file", submission)  # the status and the lock are checked when saving
+    form = CalendarForm(formdata=_formdata())
+    _drop_creation_fields(form)
+    if _row_action(form) or not form.validate():
+        return _render_form(form, submission)
+    try:
+        svc.update_calendar(
+            current_user, submission, to_entries(form), remarks=form.remarks.data,
+            # A form without its lock version is treated as stale: never save over a change blindly.
+            expected_lock=form.lock_version.data or "missing",
+            visibility=form.visibility.data, is_nil=bool(form.is_nil.data),
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _render_form(form, submission, groups=_place_errors(form, exc.errors))
+    except Conflict as exc:
+        db.session.rollback()
+        return _render_form(form, submission, conflict=str(exc), status=409)
+    db.session.commit()
+    return _after_save(submission)
+
+
+# --- the record page -------------------------------------------------------------------------------------
+
+
+@bp.route("/<reference>")
+@login_required
+def detail(reference: str):
+    submission = visible_submission_or_404(reference, RecordType.CALENDAR)
+    adapter = adapter_for(RecordType.CALENDAR)
+    shown_no = shown_revision_number(submission)
+    revision = submission.revision(shown_no)
+    details = svc.details_of(revision) if revision is not None else None
+    findings: list[dict] = []
+    # The checks are for the filing state and the reviewers; other states read the calendar itself.
+    if details is not None and sees_working_version(current_user, submission):
+        findings = (revision.findings or []) if revision.is_frozen else adapter.check(submission, revision)
+    return render_template(
+        "calendars/detail.html", **page_context(submission), shown_no=shown_no, revision=revision,
+        details=details, findings=findings,
+        # A draft's snapshot has the same shape as the one stored at submission (CalendarAdapter.snapshot).
+        diff=version_diff(submission, lambda r: adapter.snapshot(submission, r)),
+    )

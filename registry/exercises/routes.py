@@ -1,3 +1,466 @@
-"""Exercise notification forms and record pages."""
+"""Exercise notification forms and record pages: new, edit, the record page and its inquiries.
 
-from registry.exercises import bp  # noqa: F401
+Every change goes through a service function (registry/services/exercises.py, submissions.py, inquiries.py),
+which checks the permission and validates; the routes turn the form into service input, commit once, or roll
+back and show the form again with each message beside its field.
+"""
+
+import re
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
+from wtforms import FieldList
+
+from registry.db import db, utcnow
+from registry.enums import RecordType, Role
+from registry.exercises import bp
+from registry.exercises.forms import (
+    LANGUAGE_CHOICES,
+    AnswerForm,
+    ExerciseForm,
+    InquiryForm,
+    initial_data,
+    to_input,
+)
+from registry.i18n import _
+from registry.models import CalendarEntry, Inquiry, MemberState, Submission
+from registry.records import envelope_snapshot
+from registry.records_ui.routes import page_context, shown_revision_number, version_diff, visible_submission_or_404
+from registry.services import exercises as svc
+from registry.services import inquiries as inquiry_svc
+from registry.services import submissions as workflow
+from registry.services.errors import Conflict, ValidationFailed
+from registry.services.permissions import can, require
+from registry.services.scoping import sees_working_version, visible
+from registry.services.validation import INT32_MAX
+from registry.web import apply_errors, get_or_404, login_required, refuse_too_many_fields
+
+bp.before_request(refuse_too_many_fields)
+
+ROW_GROUPS = ("participants", "phases")
+ROW_KEY = re.compile(r"(participants|phases)-(\d{1,3})-(\w{1,40})", re.ASCII)
+ROW_ACTION = re.compile(r"(add|remove)_(participant|phase)(?:-(\d{1,3}))?", re.ASCII)
+# Fields named by the rules (registry/rules/exercise.py) -> the form field that shows the message.
+FIELD_ALIASES = {
+    "start": "start_date",
+    "end": "end_date",
+    "calendar_entry": "calendar_entry_id",
+    "participating": "participants",
+    "troops_by_service": "troops_total",
+    "observer_places_total": "observer_places_per_state",
+    "announced_on": "start_date",
+    "observers_invited_on": "observers_invited",
+}
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _exercise_or_404(reference: str) -> Submission:
+    """The notification if this user may see it."""
+    return visible_submission_or_404(reference, RecordType.EXERCISE)
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def _detail_url(submission: Submission) -> str:
+    return url_for("exercises.detail", reference=submission.reference)
+
+
+def _as_id(value) -> int | None:
+    try:
+        ident = int(value)
+    except (TypeError, ValueError):
+        return None
+    return ident if 0 < ident <= INT32_MAX else None
+
+
+def _states() -> list[MemberState]:
+    return list(db.session.scalars(
+        visible(current_user, MemberState).options(selectinload(MemberState.status_periods))
+    ))
+
+
+def _filing_states(states: list[MemberState]) -> list[MemberState]:
+    """Members and partners today, in the reader's language order."""
+    today = utcnow().date()
+    locale = _locale()
+    return sorted((s for s in states if s.status_on(today) in workflow.FILING_STATUSES),
+                  key=lambda s: s.name(locale))
+
+
+def _check_may_file(on_behalf: bool, states: list[MemberState]) -> None:
+    """Officers file for their own state; the Secretariat on a state's behalf. Others get 403."""
+    if on_behalf:
+        require(current_user, "submission.file", states[0] if states else None)
+    else:
+        require(current_user, "submission.file", current_user.state)
+
+
+def _formdata() -> MultiDict:
+    """The posted form with its rows numbered 0, 1, 2, ... (the service names row errors by position).
+
+    A "Remove" button drops its row here, so what the user typed in the other rows stays as typed.
+    """
+    remove = None
+    match = ROW_ACTION.fullmatch(request.form.get("action", ""))
+    if match and match[1] == "remove" and match[3] is not None:
+        remove = (f"{match[2]}s", int(match[3]))
+    rows: dict[str, dict[int, list]] = {group: {} for group in ROW_GROUPS}
+    data = MultiDict()
+    for key, values in request.form.lists():
+        row = ROW_KEY.fullmatch(key)
+        if row:
+            rows[row[1]].setdefault(int(row[2]), []).append((row[3], values))
+        elif not key.startswith(tuple(f"{group}-" for group in ROW_GROUPS)):
+            data.setlist(key, values)
+    for group, by_index in rows.items():
+        kept = [index for index in sorted(by_index) if (group, index) != remove]
+        for position, index in enumerate(kept):
+            for name, values in by_index[index]:
+                data.setlist(f"{group}-{position}-{name}", values)
+    return data
+
+
+def _row_action(form: ExerciseForm) -> bool:
+    """True when the user pressed "Add ..." or "Remove": the form comes back, nothing is saved."""
+    match = ROW_ACTION.fullmatch(request.form.get("action", ""))
+    if not match:
+        return False
+    if match[1] == "add":
+        rows = form.participants if match[2] == "participant" else form.phases
+        if len(rows.entries) < rows.max_entries:
+            rows.append_entry()
+        else:
+            flash(_("At most %(n)d rows can be listed.", n=rows.max_entries), "error")
+    return True  # a removed row was already left out by _formdata()
+
+
+def _field_for(form: ExerciseForm, key: str):
+    row = ROW_KEY.fullmatch(key)
+    if row:
+        entries = form[row[1]].entries
+        index = int(row[2])
+        if index < len(entries) and row[3] in entries[index].form:
+            return entries[index].form[row[3]]
+        return None
+    if key in form and not isinstance(form[key], FieldList):
+        return form[key]
+    return None
+
+
+def _place_errors(form: ExerciseForm, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each message beside its field; returns the messages about a whole group of rows, or the whole form ('')."""
+    groups: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        key = FIELD_ALIASES.get(key, key)
+        field = _field_for(form, key)
+        if field is None:
+            groups.setdefault(key if key in ROW_GROUPS else "", []).extend(str(m) for m in messages)
+        else:
+            field.errors = list(field.errors) + [str(m) for m in messages if str(m) not in field.errors]
+    return groups
+
+
+def _row_label(group: str, position: int) -> str:
+    if group == "participants":
+        return _("Participating state %(n)d", n=position)
+    return _("Phase %(n)d", n=position)
+
+
+def _error_summary(form: ExerciseForm, groups: dict[str, list[str]]) -> list[tuple[str, str, list[str]]]:
+    """(anchor, label, messages) for the list of problems at the top of the form."""
+    items = []
+    for field in form:
+        if isinstance(field, FieldList):
+            for position, entry in enumerate(field.entries, 1):
+                for sub in entry.form:
+                    if sub.errors:
+                        label = f"{_row_label(field.name, position)}: {sub.label.text}"
+                        items.append((sub.id, label, list(sub.errors)))
+        elif field.errors and field.type != "CSRFTokenField":
+            items.append((field.id, str(field.label.text), list(field.errors)))
+    group_labels = {"participants": _("Participating states"), "phases": _("Phases"), "": _("The notification")}
+    for key, messages in groups.items():
+        items.append((f"{key or 'form'}-h", str(group_labels.get(key, key)), messages))
+    return items
+
+
+def _notes(findings: list[dict], warnings_only: bool) -> dict[str, list[dict]]:
+    """Findings of the rules by the form field they concern, to show beside it."""
+    notes: dict[str, list[dict]] = {}
+    for finding in findings:
+        if warnings_only and finding["severity"] == "error":
+            continue
+        key = FIELD_ALIASES.get(finding.get("field") or "", finding.get("field") or "")
+        notes.setdefault(key, []).append(finding)
+    return notes
+
+
+def _set_choices(form: ExerciseForm, states: list[MemberState], conducting_id: int | None) -> None:
+    """The selects' options: members and partners today (and whatever a row already names), the calendar
+    entries of the notifying state."""
+    locale = _locale()
+    filing = _filing_states(states)
+    by_id = {s.id: s for s in states}
+    if "state_id" in form:
+        form.state_id.choices = [("", _("— choose a state —"))] + [(str(s.id), s.name(locale)) for s in filing]
+    base = [s for s in filing if s.id != conducting_id]
+    for entry in form.participants:
+        chosen = by_id.get(_as_id(entry.form.state_id.data))
+        options = base + ([chosen] if chosen is not None and chosen not in base else [])
+        entry.form.state_id.choices = [("", _("— choose a state —"))] + [(str(s.id), s.name(locale))
+                                                                         for s in options]
+    entries = svc.calendar_entries_for(conducting_id) if conducting_id else []
+    chosen_entry = _as_id(form.calendar_entry_id.data)
+    if chosen_entry and chosen_entry not in {e.id for e in entries}:
+        entry = db.session.get(CalendarEntry, chosen_entry)
+        if entry is not None and entry.calendar.revision.submission.state_id == conducting_id:
+            entries.append(entry)
+    form.calendar_entry_id.choices = [("", _("— not in an annual calendar —"))] + [
+        (str(e.id), f"{e.calendar.year} · {e.designation} · {e.planned_start.isoformat()} – "
+                    f"{e.planned_end.isoformat()}")
+        for e in entries
+    ]
+
+
+def _conducting_id(form: ExerciseForm, submission: Submission | None) -> int | None:
+    if submission is not None:
+        return submission.state_id
+    if "state_id" in form:
+        return _as_id(form.state_id.data)
+    return current_user.state_id
+
+
+def _render_form(form: ExerciseForm, submission: Submission | None, *, groups=None, conflict: str | None = None,
+                 status: int = 200, submit_failed: bool = False):
+    groups = groups or {}
+    states = _states()
+    _set_choices(form, states, _conducting_id(form, submission))
+    findings = []
+    if submission is not None:
+        details = svc.details_of(submission.current_revision)
+        if details is not None:
+            findings = svc.findings_for(submission, details)
+    return render_template(
+        "exercises/form.html", form=form, submission=submission, groups=groups, findings=findings,
+        notes=_notes(findings, warnings_only=submit_failed), summary=_error_summary(form, groups),
+        conflict=conflict,
+        action_url=(url_for("exercises.edit", reference=submission.reference) if submission
+                    else url_for("exercises.new")),
+    ), status
+
+
+def _after_save(submission: Submission):
+    """"Save draft" stays on the form; "Save and submit" submits the saved draft if the rules allow it."""
+    edit_url = url_for("exercises.edit", reference=submission.reference)
+    if request.form.get("action") != "submit":
+        flash(_("Saved as a draft: %(ref)s.", ref=submission.reference), "success")
+        return redirect(edit_url)
+    try:
+        workflow.submit(current_user, submission, expected_lock=submission.lock_version)
+    except ValidationFailed:
+        db.session.rollback()
+        # The draft is saved; the edit page shows each blocking problem beside its field (check=1).
+        flash(_("Your changes to %(ref)s were saved, but it cannot be submitted yet: correct what is marked "
+                "below, then submit again.", ref=submission.reference), "error")
+        return redirect(url_for("exercises.edit", reference=submission.reference, check=1))
+    except Conflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(edit_url)
+    db.session.commit()
+    flash(_("%(ref)s was submitted for review.", ref=submission.reference), "success")
+    return redirect(_detail_url(submission))
+
+
+def _drop_creation_fields(form: ExerciseForm) -> None:
+    """The notifying state, the source document and the nil flag are set when the record is opened."""
+    del form.state_id
+    del form.source_document
+    del form.is_nil
+
+
+def _default_language() -> str:
+    locale = _locale()
+    return locale if locale in dict(LANGUAGE_CHOICES) else "ru"
+
+
+# --- new and edit ----------------------------------------------------------------------------------------
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """A new notification: an officer for their own state, the Secretariat on a state's behalf."""
+    on_behalf = current_user.role == Role.SECRETARIAT
+    states = _states()
+    _check_may_file(on_behalf, _filing_states(states))
+    if request.method == "GET":
+        form = ExerciseForm(formdata=None, data={"original_language": _default_language()})
+    else:
+        form = ExerciseForm(formdata=_formdata())
+    if not on_behalf:
+        del form.state_id
+        del form.source_document
+    if request.method == "GET" or _row_action(form) or not form.validate():
+        return _render_form(form, None)
+
+    if on_behalf:
+        ident = _as_id(form.state_id.data)
+        state = next((s for s in states if s.id == ident), None)
+    else:
+        state = current_user.state
+    if state is None:
+        form.state_id.errors = [_("Choose a member state or partner from the list.")]
+        return _render_form(form, None)
+    try:
+        submission = svc.create_exercise(
+            current_user, state, to_input(form), visibility=form.visibility.data,
+            language=form.original_language.data, is_nil=bool(form.is_nil.data),
+            source_document=form.source_document.data if on_behalf else None,
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _render_form(form, None, groups=_place_errors(form, exc.errors))
+    db.session.commit()
+    return _after_save(submission)
+
+
+@bp.route("/<reference>/edit", methods=["GET", "POST"])
+@login_required
+def edit(reference: str):
+    """Edit the draft or returned version; the lock version in the form catches a change made meanwhile."""
+    submission = _exercise_or_404(reference)
+    if request.method == "GET":
+        try:
+            revision = workflow.editable_revision(current_user, submission)
+        except workflow.InvalidTransition as exc:
+            flash(str(exc), "error")
+            return redirect(_detail_url(submission))
+        form = ExerciseForm(formdata=None, data=initial_data(submission, svc.details_of(revision)))
+        _drop_creation_fields(form)
+        check = request.args.get("check") == "1"
+        groups = {}
+        if check:  # after a refused submission: the blocking findings as errors beside their fields
+            blocking = [f for f in svc.findings_for(submission, svc.details_of(revision)) if f["severity"] == "error"]
+            by_field: dict[str, list[str]] = {}
+            for finding in blocking:
+                by_field.setdefault(finding.get("field") or "", []).append(finding["message"])
+            groups = _place_errors(form, by_field)
+        return _render_form(form, submission, groups=groups, submit_failed=check)
+
+    require(current_user, "submission.file", submission)  # the status and the lock are checked when saving
+    form = ExerciseForm(formdata=_formdata())
+    _drop_creation_fields(form)
+    if _row_action(form) or not form.validate():
+        return _render_form(form, submission)
+    try:
+        svc.update_exercise(
+            current_user, submission, to_input(form),
+            # A form without its lock version is treated as stale: never save over a change blindly.
+            expected_lock=form.lock_version.data or "missing",
+            visibility=form.visibility.data, language=form.original_language.data,
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _render_form(form, submission, groups=_place_errors(form, exc.errors))
+    except Conflict as exc:
+        db.session.rollback()
+        return _render_form(form, submission, conflict=str(exc), status=409)
+    db.session.commit()
+    return _after_save(submission)
+
+
+# --- the record page -------------------------------------------------------------------------------------
+
+
+def _snapshot(submission: Submission, revision) -> dict:
+    """The snapshot of a draft version, shaped like the one stored at submission (ExerciseAdapter.snapshot)."""
+    return {"envelope": envelope_snapshot(submission), "exercise": svc.snapshot_details(svc.details_of(revision))}
+
+
+def _calendar_reference(details) -> Submission | None:
+    """The calendar the notification points at, if this user may open it."""
+    if details is None or details.calendar_entry is None:
+        return None
+    submission_id = details.calendar_entry.calendar.revision.submission_id
+    return db.session.scalar(visible(current_user, Submission).where(Submission.id == submission_id))
+
+
+def _detail_page(submission: Submission, *, ask_form: InquiryForm | None = None,
+                 answer_forms: dict[int, AnswerForm] | None = None):
+    shown_no = shown_revision_number(submission)
+    revision = submission.revision(shown_no)
+    details = svc.details_of(revision)
+    findings: list[dict] = []
+    # The checks are for the filing state and the reviewers; other states read the record itself.
+    if details is not None and sees_working_version(current_user, submission):
+        findings = (revision.findings or []) if revision.is_frozen else svc.findings_for(submission, details)
+    inquiries = inquiry_svc.visible_inquiries(current_user, submission)
+    context = page_context(submission)
+    return render_template(
+        "exercises/detail.html", **context, shown_no=shown_no, revision=revision, details=details,
+        findings=findings, diff=version_diff(submission, lambda r: _snapshot(submission, r)),
+        calendar_submission=_calendar_reference(details), inquiries=inquiries, now=utcnow(),
+        may_ask=can(current_user, "inquiry.ask", submission) and submission.status in inquiry_svc.ASKABLE,
+        may_answer=can(current_user, "inquiry.answer", submission),
+        ask_form=ask_form or InquiryForm(formdata=None), answer_forms=answer_forms or {},
+        blank_answer=AnswerForm(formdata=None),
+    )
+
+
+@bp.route("/<reference>")
+@login_required
+def detail(reference: str):
+    submission = _exercise_or_404(reference)
+    return _detail_page(submission)
+
+
+@bp.route("/<reference>/inquiries", methods=["POST"])
+@login_required
+def ask_inquiry(reference: str):
+    """Another state's officer asks the notifying state about the exercise (1996 agreement, art. 9)."""
+    submission = _exercise_or_404(reference)
+    form = InquiryForm()
+    if form.validate_on_submit():
+        try:
+            inquiry = inquiry_svc.ask(current_user, submission, form.question.data, bool(form.emergency.data))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Your question was sent. The answer is due by %(due)s.",
+                    due=inquiry.due_at.strftime("%Y-%m-%d %H:%M UTC")), "success")
+            return redirect(_detail_url(submission) + "#inquiries")
+    return _detail_page(submission, ask_form=form)
+
+
+@bp.route("/<reference>/inquiries/<int:inquiry_id>/answer", methods=["POST"])
+@login_required
+def answer_inquiry(reference: str, inquiry_id: int):
+    """The notifying state's officer answers an inquiry."""
+    submission = _exercise_or_404(reference)
+    inquiry = get_or_404(Inquiry, inquiry_id)
+    if inquiry.submission_id != submission.id or inquiry not in inquiry_svc.visible_inquiries(current_user,
+                                                                                               submission):
+        abort(404)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        try:
+            inquiry_svc.answer(current_user, inquiry, form.answer.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Your answer was recorded and sent to the asking state."), "success")
+            return redirect(_detail_url(submission) + "#inquiries")
+    return _detail_page(submission, answer_forms={inquiry.id: form})
+

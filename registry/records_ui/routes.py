@@ -4,6 +4,8 @@ Record types register their detail and edit endpoints in DETAIL_ENDPOINTS / EDIT
 actions of every type post to the one `records.act` endpoint here.
 """
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,7 +17,7 @@ from registry.models import Submission, SubmissionEvent
 from registry.records_ui.forms import ActionForm
 from registry.services import submissions as svc
 from registry.services.errors import ValidationFailed
-from registry.services.scoping import sees_working_version, visible
+from registry.services.scoping import may_read_comment, sees_working_version, visible
 from registry.services.versions import diff_snapshots
 from registry.web import login_required
 from registry.workflow import TRANSITIONS
@@ -24,12 +26,13 @@ bp = Blueprint("records", __name__, url_prefix="/records")
 
 DETAIL_ENDPOINTS = {RecordType.EXERCISE: "exercises.detail", RecordType.CALENDAR: "calendars.detail"}
 EDIT_ENDPOINTS = {RecordType.EXERCISE: "exercises.edit", RecordType.CALENDAR: "calendars.edit"}
-REFERENCE_MAX = 20
+# EXN-2026-0042: anything else cannot be a reference and is not looked up ('EXN\x00' would make PostgreSQL fail).
+REFERENCE_PATTERN = re.compile(r"[A-Za-z]{3}-\d{4}-\d{4,8}", re.ASCII)
 
 
 def visible_submission_or_404(reference: str, record_type: RecordType | None = None) -> Submission:
     """The record if this user may see it; otherwise 404 (never 403: do not confirm that it exists)."""
-    if not reference or len(reference) > REFERENCE_MAX or not reference.isascii():
+    if not REFERENCE_PATTERN.fullmatch(reference or ""):
         abort(404)
     stmt = visible(current_user, Submission).where(Submission.reference == reference.upper())
     if record_type is not None:
@@ -84,11 +87,13 @@ def version_diff(submission: Submission, snapshot_of) -> dict | None:
 
 def page_context(submission: Submission) -> dict:
     """Everything the shared partials (_envelope, _actions, _timeline, _versions) need."""
+    events = timeline(submission)
     return {
         "submission": submission,
         "actions": available_actions(submission),
         "action_form": ActionForm(lock_version=submission.lock_version),
-        "events": timeline(submission),
+        "events": events,
+        "readable_comments": {e.id for e in events if e.comment and may_read_comment(current_user, e)},
         "revisions": readable_revisions(submission),
         "can_edit": svc.can_perform(current_user, submission, "edit"),
         "edit_endpoint": EDIT_ENDPOINTS.get(submission.record_type),
@@ -124,8 +129,10 @@ def act(reference: str, action: str):
     except ValidationFailed as exc:
         db.session.rollback()
         if action == "submit" and EDIT_ENDPOINTS.get(submission.record_type):
-            flash(_("The record cannot be submitted yet: open it for editing to see each problem beside its "
-                    "field."), "error")
+            # The edit page shows each problem beside its field.
+            flash(_("The record cannot be submitted yet: correct the problems shown beside the fields."), "error")
+            return redirect(url_for(EDIT_ENDPOINTS[submission.record_type], reference=submission.reference,
+                                    check=1))
         for messages in exc.errors.values():
             for message in messages:
                 flash(message, "error")

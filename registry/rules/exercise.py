@@ -280,10 +280,26 @@ def _alert_findings(facts: ExerciseFacts) -> list[Finding]:
     return []
 
 
+def _lead_time_binds(facts: ExerciseFacts, profile: ThresholdProfile, notify: list) -> bool:
+    # The lead time binds notifiable activities; a voluntary notification below the thresholds is never late,
+    # and an alert activity is notified when it starts.
+    return profile.lead_time_days is not None and not facts.is_alert and bool(notify or not profile.notification)
+
+
+def due_lead_time(facts: ExerciseFacts, profiles: Iterable[ThresholdProfile]) -> int | None:
+    """The largest lead time, in days, that binds this activity under the profiles that apply to it; None if
+    none binds (the activity then has no due date and cannot be late)."""
+    figures = declared_figures(facts)
+    days = [
+        p.lead_time_days
+        for p in applicable_profiles(facts, profiles)
+        if _lead_time_binds(facts, p, _reached(figures, p.notification))
+    ]
+    return max(days) if days else None
+
+
 def _lead_time_findings(facts, profile: ThresholdProfile, lead_time: int, notify: list) -> list[Finding]:
-    # The lead time binds notifiable activities; a voluntary notification below the thresholds is never late.
-    due = profile.lead_time_days is not None and (notify or not profile.notification)
-    if not due or facts.is_alert or lead_time >= profile.lead_time_days:
+    if not _lead_time_binds(facts, profile, notify) or lead_time >= profile.lead_time_days:
         return []
     params = {"lead_time_days": lead_time, "required": profile.lead_time_days}
     message = _l(

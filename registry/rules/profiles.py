@@ -90,6 +90,7 @@ class ThresholdProfile:
     near_margin_percent: int
     sources: Mapping[str, tuple[str, str]]  # rule key -> (source, mark)
     units: Mapping[str, str]  # rule key -> unit
+    values: Mapping[str, int]  # rule key -> the number as written in the file
 
     @property
     def has_thresholds(self) -> bool:
@@ -164,6 +165,7 @@ def _parse_profile(table, where: str, margin: int, margin_source: tuple[str, str
         near_margin_percent=margin,
         sources=MappingProxyType(sources),
         units=MappingProxyType(units),
+        values=MappingProxyType(values | {MARGIN_KEY: margin}),
     )
 
 

@@ -37,7 +37,7 @@ class EntryInput:
 
 def due_date_for(year: int) -> date | None:
     """A calendar for `year` is due on the profile's month and day of the year before."""
-    due = profile_value("calendar_due")
+    due = profile_value("calendar_due", only_in_force=True)
     return date(year - 1, *due) if due else None
 
 

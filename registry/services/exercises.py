@@ -31,6 +31,7 @@ from registry.records import envelope_snapshot, register
 from registry.rules import exercise as rules
 from registry.services import audit
 from registry.services import submissions as workflow
+from registry.services.permissions import require
 from registry.services.profiles import profiles_in_force
 from registry.services.validation import INT32_MAX, Errors, clean_text
 
@@ -110,7 +111,7 @@ def _clean_coordinate(errors: Errors, name: str, value, limit: int) -> float | N
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         errors.add(name, _("Enter a number in decimal degrees."))
         return None
     if not math.isfinite(number) or not -limit <= number <= limit:
@@ -139,8 +140,11 @@ def _state_by_id(value) -> MemberState | None:
     return db.session.get(MemberState, ident) if 0 < ident <= INT32_MAX else None
 
 
-def clean_input(data: ExerciseInput, submission: Submission) -> dict[str, Any]:
-    """Validate everything the database would refuse; returns clean values or raises ValidationFailed."""
+def clean_input(data: ExerciseInput, state_id: int) -> dict[str, Any]:
+    """Validate everything the database would refuse; returns clean values or raises ValidationFailed.
+
+    `state_id` is the conducting state's. Nothing is read from or written to the record itself, so a new
+    notification is checked before its envelope (and its reference number) exists."""
     errors = Errors()
     values = data.values
     clean: dict[str, Any] = {}
@@ -158,21 +162,21 @@ def clean_input(data: ExerciseInput, submission: Submission) -> dict[str, Any]:
         errors.add("end_date", _("The end date cannot be before the start date."))
     clean["latitude"] = _clean_coordinate(errors, "latitude", values.get("latitude"), 90)
     clean["longitude"] = _clean_coordinate(errors, "longitude", values.get("longitude"), 180)
-    clean["participants"] = _clean_participants(errors, data.participants, submission)
+    clean["participants"] = _clean_participants(errors, data.participants, state_id)
     clean["phases"] = _clean_phases(errors, data.phases)
-    clean["calendar_entry"] = _clean_calendar_entry(errors, data.calendar_entry_id, submission)
+    clean["calendar_entry"] = _clean_calendar_entry(errors, data.calendar_entry_id, state_id)
     errors.raise_if_any()
     return clean
 
 
-def _clean_participants(errors: Errors, rows: list[ParticipantInput], submission: Submission) -> list[dict]:
+def _clean_participants(errors: Errors, rows: list[ParticipantInput], state_id: int) -> list[dict]:
     cleaned = []
     for index, row in enumerate(rows):
         prefix = f"participants-{index}-"
         state = _state_by_id(row.state_id)
         if state is None:
             errors.add(prefix + "state_id", _("Choose a member state or partner from the list."))
-        elif state.id == submission.state_id:
+        elif state.id == state_id:
             errors.add(prefix + "state_id", _("The conducting state is not listed among the participants."))
         role = _clean_enum(errors, prefix + "role", ParticipantRole, row.role, required=True)
         contribution = clean_text(errors, prefix + "contribution", row.contribution, max_length=SHORT_MAX,
@@ -199,7 +203,7 @@ def _clean_phases(errors: Errors, rows: list[PhaseInput]) -> list[dict]:
     return cleaned
 
 
-def _clean_calendar_entry(errors: Errors, value, submission: Submission) -> CalendarEntry | None:
+def _clean_calendar_entry(errors: Errors, value, state_id: int) -> CalendarEntry | None:
     """Only an entry of an accepted calendar version of the same state can be pointed at."""
     if value in (None, ""):
         return None
@@ -211,7 +215,7 @@ def _clean_calendar_entry(errors: Errors, value, submission: Submission) -> Cale
     if entry is not None:
         revision = entry.calendar.revision
         calendar = revision.submission
-        if calendar.state_id != submission.state_id or not revision.is_frozen:
+        if calendar.state_id != state_id or not revision.is_frozen:
             entry = None
     if entry is None:
         errors.add("calendar_entry_id", _("Choose an entry of your state's accepted annual calendar."))
@@ -248,9 +252,10 @@ def _apply(details: ExerciseDetails, clean: dict[str, Any]) -> None:
 def create_exercise(actor, state: MemberState, data: ExerciseInput, *, visibility="members", language="ru",
                     source_document=None, is_nil=False) -> Submission:
     """A new draft notification with what the filer typed so far."""
+    require(actor, "submission.file", state)
+    clean = clean_input(data, state.id)  # before anything is written: bad input uses no reference number
     submission = workflow.create_submission(actor, RecordType.EXERCISE, state, visibility=visibility,
                                             language=language, source_document=source_document, is_nil=is_nil)
-    clean = clean_input(data, submission)
     details = ExerciseDetails(revision_id=submission.current_revision.id)
     _apply(details, clean)
     db.session.add(details)
@@ -265,23 +270,26 @@ def update_exercise(actor, submission: Submission, data: ExerciseInput, *, expec
                     visibility=None, language=None) -> Submission:
     """Save the draft (or the returned version being corrected); the submitted versions are untouched."""
     revision = workflow.editable_revision(actor, submission, expected_lock)
-    clean = clean_input(data, submission)
+    clean = clean_input(data, submission.state_id)
+    new_visibility = workflow.clean_visibility(visibility) if visibility is not None else None
     details = details_of(revision)
     before = snapshot_details(details)
     before_envelope = audit.snapshot(submission, ["visibility", "original_language"])
-    _apply(details, clean)
-    if visibility is not None:
-        submission.visibility = workflow.clean_visibility(visibility)
-    if language is not None:
-        submission.original_language = language if language in workflow.LANGUAGES else submission.original_language
-        revision.language = submission.original_language
-    _refresh_computed(submission, details)
-    db.session.flush()
-    changes = audit.diff(before, snapshot_details(details))
-    changes.update(audit.diff(before_envelope, audit.snapshot(submission, ["visibility", "original_language"])))
-    # Saving bumps the record's version, so a second tab holding the old page is told it changed.
-    flag_modified(submission, "visibility")
+    # Any flush from here on (autoflush included) may find that another tab saved first.
     with workflow.stale_as_conflict():
+        _apply(details, clean)
+        if new_visibility is not None:
+            submission.visibility = new_visibility
+        if language is not None:
+            submission.original_language = (language if language in workflow.LANGUAGES
+                                             else submission.original_language)
+            revision.language = submission.original_language
+        _refresh_computed(submission, details)
+        db.session.flush()
+        changes = audit.diff(before, snapshot_details(details))
+        changes.update(audit.diff(before_envelope, audit.snapshot(submission, ["visibility", "original_language"])))
+        # Saving bumps the record's version, so a second tab holding the old page is told it changed.
+        flag_modified(submission, "visibility")
         db.session.flush()
     audit.record("exercise.save_draft", actor=actor, object_type="exercise", object_id=submission.reference,
                  state_code=submission.state.code, changes=changes)
@@ -295,12 +303,15 @@ def _refresh_computed(submission: Submission, details: ExerciseDetails) -> None:
         details.mandatory_notification = details.observers_required = False
         submission.due_date = None
         return
-    evaluation = rules.evaluate(facts_for(submission, details), profiles_in_force())
+    facts, profiles = facts_for(submission, details), profiles_in_force()
+    evaluation = rules.evaluate(facts, profiles)
     details.lead_time_days = evaluation.lead_time_days
     details.mandatory_notification = evaluation.mandatory_notification
     details.observers_required = evaluation.observers_required
-    lead_times = [p.lead_time_days for p in profiles_in_force() if p.lead_time_days]
-    submission.due_date = details.start_date - timedelta(days=max(lead_times)) if lead_times else None
+    # Only a lead time that binds this activity makes it due (and late): not for an alert activity, nor for a
+    # voluntary notification below the thresholds, nor under a border-zone profile that does not apply.
+    lead_time = rules.due_lead_time(facts, profiles)
+    submission.due_date = details.start_date - timedelta(days=lead_time) if lead_time else None
 
 
 # --- the rules ---------------------------------------------------------------------------------------

@@ -47,9 +47,11 @@ def set_in_force(actor, code: str, in_force: bool) -> None:
                  changes={"in_force": [before, bool(in_force)]})
 
 
-def profile_value(attribute: str):
-    """The first profile in force (else any profile) that defines `attribute`, e.g. inquiry_days."""
-    for profile in profiles_in_force() + list(all_profiles().values()):
+def profile_value(attribute: str, *, only_in_force: bool = False):
+    """The first profile in force that defines `attribute`, e.g. inquiry_days; unless `only_in_force`, any
+    profile that defines it (the 1996 agreement's art. 9 answer times hold whatever thresholds apply)."""
+    candidates = profiles_in_force() + ([] if only_in_force else list(all_profiles().values()))
+    for profile in candidates:
         value = getattr(profile, attribute)
         if value is not None:
             return value

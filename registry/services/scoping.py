@@ -62,12 +62,23 @@ def _events(user, stmt: Select) -> Select:
     stmt = stmt.where(SubmissionEvent.submission_id.in_(_submissions(user, select(Submission.id))))
     if user.role in (Role.SECRETARIAT, Role.AUDITOR):
         return stmt
-    not_internal = or_(SubmissionEvent.comment_visibility.is_(None), SubmissionEvent.comment_visibility == "shared")
+    # A comment on its own that is internal is for the Secretariat and auditors only. State changes stay
+    # visible (the filing state must see that its record was returned); their comment text is filtered
+    # by `may_read_comment`.
+    stmt = stmt.where(~and_(SubmissionEvent.action == "comment", SubmissionEvent.comment_visibility == "internal"))
     decisions = SubmissionEvent.action.in_(PUBLIC_EVENTS)
     if user.role == Role.OFFICER:
         own = SubmissionEvent.submission_id.in_(select(Submission.id).where(Submission.state_id == user.state_id))
-        return stmt.where(or_(and_(own, not_internal), decisions))
+        return stmt.where(or_(own, decisions))
     return stmt.where(decisions)
+
+
+def may_read_comment(user, event: SubmissionEvent) -> bool:
+    """Internal comments: Secretariat and auditors. Shared ones: also the filing state's officers."""
+    if user.role in (Role.SECRETARIAT, Role.AUDITOR):
+        return True
+    shared = event.comment_visibility is None or event.comment_visibility.value == "shared"
+    return shared and user.role == Role.OFFICER and user.state_id == event.submission.state_id
 
 
 SCOPES = {
