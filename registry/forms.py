@@ -1,7 +1,11 @@
 """Form pieces shared by the blueprints."""
 
-from wtforms import SelectField
+import re
+from datetime import date
+
+from wtforms import SelectField, StringField
 from wtforms.validators import ValidationError
+from wtforms.widgets import DateInput
 
 from registry.i18n import _l
 from registry.services.validation import control_character_message
@@ -37,3 +41,33 @@ class SingleSelectField(SelectField):
         super().process_formdata(valuelist[:1])
         if len(valuelist) > 1:
             raise ValueError(_l("Choose only one value."))
+
+
+LANGUAGE_CHOICES = [("ru", "Русский"), ("zh", "中文"), ("en", "English")]
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+class DateText(StringField):
+    """A date typed as YYYY-MM-DD (a date picker where the browser has one), kept exactly as typed.
+
+    Unlike wtforms' DateField it never fails on its own: `as_date()` gives the date, or the text when it is
+    not one, and the service answers "Enter a date as YYYY-MM-DD." beside the field.
+    """
+
+    widget = DateInput()
+
+    def as_date(self) -> date | str | None:
+        text = (self.data or "").strip()
+        if not text:
+            return None
+        if ISO_DATE.fullmatch(text):
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                pass
+        return text
+
+
+def with_blank(choices):
+    """A select that starts empty: "— choose —", then the enum's options (labels translated when shown)."""
+    return lambda: [("", _l("— choose —")), *choices()]

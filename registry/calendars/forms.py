@@ -6,56 +6,30 @@ entered, with the service's message beside it. The form itself checks only what 
 CSRF token, a select sent twice, the envelope choices).
 """
 
-import re
-from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, StringField, TextAreaField
-from wtforms.widgets import DateInput
 
 from registry.enums import ExerciseType, Visibility
-from registry.forms import SingleSelectField
+from registry.forms import LANGUAGE_CHOICES, DateText, SingleSelectField, with_blank
 from registry.i18n import _l
 from registry.models.exercise import NAME_MAX, SHORT_MAX, TEXT_MAX
 from registry.models.submission import SOURCE_DOCUMENT_MAX
 from registry.services.calendars import EntryInput
 
 MAX_ENTRIES = 100  # far more activities than any state forecasts in a year
-LANGUAGE_CHOICES = [("ru", "Русский"), ("zh", "中文"), ("en", "English")]
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
-class DateText(StringField):
-    """A date typed as YYYY-MM-DD (a date picker where the browser has one), kept exactly as typed.
-
-    It never fails on its own: `as_date()` gives the date, or the text when it is not one, and the service
-    answers "Enter a date as YYYY-MM-DD." beside the field.
-    """
-
-    widget = DateInput()
-
-    def as_date(self) -> date | str | None:
-        text = (self.data or "").strip()
-        if not text:
-            return None
-        if ISO_DATE.fullmatch(text):
-            try:
-                return date.fromisoformat(text)
-            except ValueError:
-                pass
-        return text
 
 
-def _blank_then(choices):
-    return lambda: [("", _l("— choose —")), *choices()]
 
 
 class EntryRow(Form):
     """One planned activity."""
 
     designation = StringField(_l("Designation"), render_kw={"maxlength": NAME_MAX})
-    exercise_type = SingleSelectField(_l("Type"), choices=_blank_then(ExerciseType.choices), validate_choice=False)
+    exercise_type = SingleSelectField(_l("Type"), choices=with_blank(ExerciseType.choices), validate_choice=False)
     planned_start = DateText(_l("Planned start"))
     planned_end = DateText(_l("Planned end"))
     area = StringField(_l("Area"), render_kw={"maxlength": SHORT_MAX})

@@ -10,26 +10,25 @@ field.
 import re
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
-from registry.calendars.forms import LANGUAGE_CHOICES, CalendarForm, initial_data, to_entries
+from registry.calendars.forms import CalendarForm, initial_data, to_entries
 from registry.db import db, utcnow
 from registry.enums import RecordType, Role, StateStatus, SubmissionStatus
 from registry.i18n import _
 from registry.models import CalendarDetails, CalendarEntry, MemberState, Revision, Submission
 from registry.records import adapter_for
+from registry.records_ui import filing
 from registry.records_ui.routes import page_context, shown_revision_number, version_diff, visible_submission_or_404
 from registry.services import calendars as svc
 from registry.services import submissions as workflow
 from registry.services.errors import Conflict, ValidationFailed
 from registry.services.permissions import can, require
 from registry.services.scoping import sees_working_version, visible
-from registry.services.validation import INT32_MAX
 from registry.web import login_required
 
 bp = Blueprint("calendars", __name__, url_prefix="/calendars")
@@ -46,10 +45,6 @@ GONE = (SubmissionStatus.DELETED, SubmissionStatus.WITHDRAWN, SubmissionStatus.C
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
-def _locale() -> str:
-    return str(get_locale() or "en")
-
-
 def _detail_url(submission: Submission) -> str:
     return url_for("calendars.detail", reference=submission.reference)
 
@@ -60,43 +55,6 @@ def _edit_url(submission: Submission) -> str:
 
 def _next_year() -> int:
     return utcnow().year + 1
-
-
-def _as_id(value) -> int | None:
-    try:
-        ident = int(value)
-    except (TypeError, ValueError):
-        return None
-    return ident if 0 < ident <= INT32_MAX else None
-
-
-def _states() -> list[MemberState]:
-    return list(db.session.scalars(
-        visible(current_user, MemberState).options(selectinload(MemberState.status_periods))
-    ))
-
-
-def _filing_states(states: list[MemberState]) -> list[MemberState]:
-    """Members and partners today, in the reader's language order."""
-    today = utcnow().date()
-    locale = _locale()
-    return sorted((s for s in states if s.status_on(today) in workflow.FILING_STATUSES),
-                  key=lambda s: s.name(locale))
-
-
-def _check_may_file(on_behalf: bool, filing: list[MemberState]) -> None:
-    """Officers file for their own state; the Secretariat on a state's behalf. Others get 403."""
-    if on_behalf:
-        require(current_user, "submission.file", filing[0] if filing else None)
-    else:
-        require(current_user, "submission.file", current_user.state)
-        if current_user.state is None:  # an officer account without a state cannot file anything
-            abort(403)
-
-
-def _default_language() -> str:
-    locale = _locale()
-    return locale if locale in dict(LANGUAGE_CHOICES) else "ru"
 
 
 def _formdata() -> MultiDict:
@@ -183,7 +141,7 @@ def _render_form(form: CalendarForm, submission: Submission | None, *, groups=No
     groups = groups or {}
     if "state_id" in form:
         form.state_id.choices = [("", _("— choose a state —"))] + [
-            (str(s.id), s.name(_locale())) for s in _filing_states(_states())]
+            (str(s.id), s.name(filing.reader_locale())) for s in filing.filing_states(filing.all_states())]
     findings, year = [], None
     if submission is not None:
         revision = submission.current_revision
@@ -288,7 +246,8 @@ def _overview(year: int, states: list[MemberState]) -> dict:
     """For the Secretariat: which member states have filed their calendar for `year`, and which have not."""
     due = svc.due_date_for(year)
     on = due or utcnow().date()
-    members = sorted((s for s in states if s.status_on(on) == StateStatus.MEMBER), key=lambda s: s.name(_locale()))
+    locale = filing.reader_locale()
+    members = sorted((s for s in states if s.status_on(on) == StateStatus.MEMBER), key=lambda s: s.name(locale))
     stmt = (
         visible(current_user, Submission)
         .where(Submission.record_type == RecordType.CALENDAR, Submission.status.not_in(GONE))
@@ -320,7 +279,7 @@ def _overview(year: int, states: list[MemberState]) -> dict:
 @login_required
 def index():
     """The calendars this user may see, in the version they read; for the Secretariat who has filed."""
-    states = _states()
+    states = filing.all_states()
     year, state, problems = _parse_filters(states)
     rows = _calendar_rows(year, state)
     truncated = len(rows) > LIST_LIMIT
@@ -334,7 +293,7 @@ def index():
               for s, y, n in rows[:LIST_LIMIT]],
         truncated=truncated, limit=LIST_LIMIT, problems=problems, overview=overview,
         filters={"year": year, "state": state.code if state else "", "any": bool(year or state)},
-        states=sorted(states, key=lambda s: s.code), locale=_locale(),
+        states=sorted(states, key=lambda s: s.code), locale=filing.reader_locale(),
         may_file=current_user.role in (Role.OFFICER, Role.SECRETARIAT),
     )
 
@@ -347,11 +306,12 @@ def index():
 def new():
     """A new calendar: an officer for their own state, the Secretariat on a state's behalf."""
     on_behalf = current_user.role == Role.SECRETARIAT
-    states = _states()
-    filing = _filing_states(states)
-    _check_may_file(on_behalf, filing)
+    states = filing.all_states()
+    candidates = filing.filing_states(states)
+    filing.check_may_file(on_behalf, candidates)
     if request.method == "GET":
-        form = CalendarForm(formdata=None, data={"year": str(_next_year()), "original_language": _default_language()})
+        form = CalendarForm(formdata=None,
+                            data={"year": str(_next_year()), "original_language": filing.default_language()})
     else:
         form = CalendarForm(formdata=_formdata())
     del form.lock_version
@@ -362,8 +322,8 @@ def new():
         return _render_form(form, None)
 
     if on_behalf:
-        ident = _as_id(form.state_id.data)
-        state = next((s for s in filing if s.id == ident), None)
+        ident = filing.as_id(form.state_id.data)
+        state = next((s for s in candidates if s.id == ident), None)
         if state is None:
             form.state_id.errors = [_("Choose a member state or partner from the list.")]
             return _render_form(form, None)

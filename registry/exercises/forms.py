@@ -6,16 +6,14 @@ entered, with the service's message beside it. The form itself checks only what 
 (the CSRF token, a select sent twice, the envelope choices).
 """
 
-import re
 from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, StringField, TextAreaField
-from wtforms.widgets import DateInput
 
 from registry.enums import ExerciseType, ParticipantRole, PhaseName, Visibility
-from registry.forms import SingleSelectField
+from registry.forms import LANGUAGE_CHOICES, DateText, SingleSelectField, with_blank
 from registry.i18n import _l
 from registry.models.exercise import NAME_MAX, SHORT_MAX, TEXT_MAX
 from registry.models.submission import SOURCE_DOCUMENT_MAX
@@ -31,34 +29,10 @@ from registry.services.inquiries import QUESTION_MAX
 
 MAX_PARTICIPANTS = 40  # every SCO member and partner, with room to spare
 MAX_PHASES = 12
-LANGUAGE_CHOICES = [("ru", "Русский"), ("zh", "中文"), ("en", "English")]
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _with_blank(choices):
-    """A select that starts empty: "— choose —", then the enum's options (labels translated when shown)."""
-    return lambda: [("", _l("— choose —")), *choices()]
 
 
-class DateText(StringField):
-    """A date typed as YYYY-MM-DD (a date picker where the browser has one), kept as typed.
-
-    Unlike wtforms' DateField it never fails on its own: `as_date()` gives the date, or the text when it is
-    not one, and the service answers "Enter a date as YYYY-MM-DD." beside the field.
-    """
-
-    widget = DateInput()
-
-    def as_date(self) -> date | str | None:
-        text = (self.data or "").strip()
-        if not text:
-            return None
-        if ISO_DATE.fullmatch(text):
-            try:
-                return date.fromisoformat(text)
-            except ValueError:
-                pass
-        return text
 
 
 def _number(label, description=None):
@@ -75,7 +49,7 @@ class ParticipantRow(Form):
 
 
 class PhaseRow(Form):
-    name = SingleSelectField(_l("Phase"), choices=_with_blank(PhaseName.choices), validate_choice=False)
+    name = SingleSelectField(_l("Phase"), choices=with_blank(PhaseName.choices), validate_choice=False)
     start_date = DateText(_l("Starts"))
     end_date = DateText(_l("Ends"))
 
@@ -98,7 +72,7 @@ class ExerciseForm(FlaskForm):
     designation_ru = StringField(_l("Designation in Russian"), render_kw={"maxlength": NAME_MAX, "lang": "ru"})
     designation_zh = StringField(_l("Designation in Chinese"), render_kw={"maxlength": NAME_MAX, "lang": "zh"})
     designation_en = StringField(_l("Designation in English"), render_kw={"maxlength": NAME_MAX, "lang": "en"})
-    exercise_type = SingleSelectField(_l("Type of exercise"), choices=_with_blank(ExerciseType.choices),
+    exercise_type = SingleSelectField(_l("Type of exercise"), choices=with_blank(ExerciseType.choices),
                                       validate_choice=False)
     purpose = TextAreaField(_l("Purpose"), render_kw={"maxlength": TEXT_MAX, "rows": 3})
     command_level = StringField(_l("Level of command"), render_kw={"maxlength": SHORT_MAX},

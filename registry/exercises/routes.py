@@ -8,9 +8,7 @@ back and show the form again with each message beside its field.
 import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 from wtforms import FieldList
 
@@ -18,7 +16,6 @@ from registry.db import db, utcnow
 from registry.enums import RecordType, Role
 from registry.exercises import bp
 from registry.exercises.forms import (
-    LANGUAGE_CHOICES,
     AnswerForm,
     ExerciseForm,
     InquiryForm,
@@ -28,6 +25,7 @@ from registry.exercises.forms import (
 from registry.i18n import _
 from registry.models import CalendarEntry, Inquiry, MemberState, Submission
 from registry.records import envelope_snapshot
+from registry.records_ui import filing
 from registry.records_ui.routes import page_context, shown_revision_number, version_diff, visible_submission_or_404
 from registry.services import exercises as svc
 from registry.services import inquiries as inquiry_svc
@@ -35,7 +33,6 @@ from registry.services import submissions as workflow
 from registry.services.errors import Conflict, ValidationFailed
 from registry.services.permissions import can, require
 from registry.services.scoping import sees_working_version, visible
-from registry.services.validation import INT32_MAX
 from registry.web import apply_errors, get_or_404, login_required, refuse_too_many_fields
 
 bp.before_request(refuse_too_many_fields)
@@ -64,42 +61,8 @@ def _exercise_or_404(reference: str) -> Submission:
     return visible_submission_or_404(reference, RecordType.EXERCISE)
 
 
-def _locale() -> str:
-    return str(get_locale() or "en")
-
-
 def _detail_url(submission: Submission) -> str:
     return url_for("exercises.detail", reference=submission.reference)
-
-
-def _as_id(value) -> int | None:
-    try:
-        ident = int(value)
-    except (TypeError, ValueError):
-        return None
-    return ident if 0 < ident <= INT32_MAX else None
-
-
-def _states() -> list[MemberState]:
-    return list(db.session.scalars(
-        visible(current_user, MemberState).options(selectinload(MemberState.status_periods))
-    ))
-
-
-def _filing_states(states: list[MemberState]) -> list[MemberState]:
-    """Members and partners today, in the reader's language order."""
-    today = utcnow().date()
-    locale = _locale()
-    return sorted((s for s in states if s.status_on(today) in workflow.FILING_STATUSES),
-                  key=lambda s: s.name(locale))
-
-
-def _check_may_file(on_behalf: bool, states: list[MemberState]) -> None:
-    """Officers file for their own state; the Secretariat on a state's behalf. Others get 403."""
-    if on_behalf:
-        require(current_user, "submission.file", states[0] if states else None)
-    else:
-        require(current_user, "submission.file", current_user.state)
 
 
 def _formdata() -> MultiDict:
@@ -205,19 +168,19 @@ def _notes(findings: list[dict], warnings_only: bool) -> dict[str, list[dict]]:
 def _set_choices(form: ExerciseForm, states: list[MemberState], conducting_id: int | None) -> None:
     """The selects' options: members and partners today (and whatever a row already names), the calendar
     entries of the notifying state."""
-    locale = _locale()
-    filing = _filing_states(states)
+    locale = filing.reader_locale()
+    candidates = filing.filing_states(states)
     by_id = {s.id: s for s in states}
     if "state_id" in form:
-        form.state_id.choices = [("", _("— choose a state —"))] + [(str(s.id), s.name(locale)) for s in filing]
-    base = [s for s in filing if s.id != conducting_id]
+        form.state_id.choices = [("", _("— choose a state —"))] + [(str(s.id), s.name(locale)) for s in candidates]
+    base = [s for s in candidates if s.id != conducting_id]
     for entry in form.participants:
-        chosen = by_id.get(_as_id(entry.form.state_id.data))
+        chosen = by_id.get(filing.as_id(entry.form.state_id.data))
         options = base + ([chosen] if chosen is not None and chosen not in base else [])
         entry.form.state_id.choices = [("", _("— choose a state —"))] + [(str(s.id), s.name(locale))
                                                                          for s in options]
     entries = svc.calendar_entries_for(conducting_id) if conducting_id else []
-    chosen_entry = _as_id(form.calendar_entry_id.data)
+    chosen_entry = filing.as_id(form.calendar_entry_id.data)
     if chosen_entry and chosen_entry not in {e.id for e in entries}:
         entry = db.session.get(CalendarEntry, chosen_entry)
         if entry is not None and entry.calendar.revision.submission.state_id == conducting_id:
@@ -233,14 +196,14 @@ def _conducting_id(form: ExerciseForm, submission: Submission | None) -> int | N
     if submission is not None:
         return submission.state_id
     if "state_id" in form:
-        return _as_id(form.state_id.data)
+        return filing.as_id(form.state_id.data)
     return current_user.state_id
 
 
 def _render_form(form: ExerciseForm, submission: Submission | None, *, groups=None, conflict: str | None = None,
                  status: int = 200, submit_failed: bool = False):
     groups = groups or {}
-    states = _states()
+    states = filing.all_states()
     _set_choices(form, states, _conducting_id(form, submission))
     findings = []
     if submission is not None:
@@ -286,11 +249,6 @@ def _drop_creation_fields(form: ExerciseForm) -> None:
     del form.is_nil
 
 
-def _default_language() -> str:
-    locale = _locale()
-    return locale if locale in dict(LANGUAGE_CHOICES) else "ru"
-
-
 # --- new and edit ----------------------------------------------------------------------------------------
 
 
@@ -299,10 +257,10 @@ def _default_language() -> str:
 def new():
     """A new notification: an officer for their own state, the Secretariat on a state's behalf."""
     on_behalf = current_user.role == Role.SECRETARIAT
-    states = _states()
-    _check_may_file(on_behalf, _filing_states(states))
+    states = filing.all_states()
+    filing.check_may_file(on_behalf, filing.filing_states(states))
     if request.method == "GET":
-        form = ExerciseForm(formdata=None, data={"original_language": _default_language()})
+        form = ExerciseForm(formdata=None, data={"original_language": filing.default_language()})
     else:
         form = ExerciseForm(formdata=_formdata())
     if not on_behalf:
@@ -312,7 +270,7 @@ def new():
         return _render_form(form, None)
 
     if on_behalf:
-        ident = _as_id(form.state_id.data)
+        ident = filing.as_id(form.state_id.data)
         state = next((s for s in states if s.id == ident), None)
     else:
         state = current_user.state
