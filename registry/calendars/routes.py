@@ -14,16 +14,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
-from werkzeug.datastructures import MultiDict
 
 from registry.calendars.forms import CalendarForm, initial_data, to_entries
 from registry.db import db, utcnow
 from registry.enums import RecordType, Role, StateStatus, SubmissionStatus
-from registry.i18n import _
+from registry.i18n import _, _l
 from registry.models import CalendarDetails, CalendarEntry, MemberState, Revision, Submission
 from registry.records import adapter_for
 from registry.records_ui import filing
 from registry.records_ui.routes import page_context, shown_revision_number, version_diff, visible_submission_or_404
+from registry.records_ui.rows import RowGroup, error_summary, formdata, place_errors, row_action
 from registry.services import calendars as svc
 from registry.services import submissions as workflow
 from registry.services.errors import Conflict, ValidationFailed
@@ -33,8 +33,11 @@ from registry.web import login_required
 
 bp = Blueprint("calendars", __name__, url_prefix="/calendars")
 
-ROW_KEY = re.compile(r"entries-(\d{1,3})-(\w{1,40})", re.ASCII)
-ROW_ACTION = re.compile(r"add_entry|remove_entry-(\d{1,3})", re.ASCII)
+# The activity rows: their buttons (templates/calendars/form.html) and labels in the list of problems.
+ROWS = (
+    RowGroup("entries", "add_entry", "remove_entry", _l("Planned activities"),
+             lambda n, field: _("Activity %(n)d: %(field)s", n=n, field=field)),
+)
 YEAR_TEXT = re.compile(r"\d{4}", re.ASCII)
 STATE_CODE = re.compile(r"[A-Za-z]{2}", re.ASCII)
 LIST_LIMIT = 1000  # a calendar per state and year: far fewer than this in any real registry
@@ -57,85 +60,6 @@ def _next_year() -> int:
     return utcnow().year + 1
 
 
-def _formdata() -> MultiDict:
-    """The posted form with its rows numbered 0, 1, 2, ... (the service names row errors by position).
-
-    A "Remove" button drops its row here, so what the user typed in the other rows stays as typed.
-    """
-    remove = None
-    match = ROW_ACTION.fullmatch(request.form.get("action", ""))
-    if match and match[1] is not None:
-        remove = int(match[1])
-    rows: dict[int, list] = {}
-    data = MultiDict()
-    for key, values in request.form.lists():
-        row = ROW_KEY.fullmatch(key)
-        if row:
-            rows.setdefault(int(row[1]), []).append((row[2], values))
-        elif not key.startswith("entries-"):
-            data.setlist(key, values)
-    kept = [index for index in sorted(rows) if index != remove]
-    for position, index in enumerate(kept):
-        for name, values in rows[index]:
-            data.setlist(f"entries-{position}-{name}", values)
-    return data
-
-
-def _row_action(form: CalendarForm) -> bool:
-    """True when the user pressed "Add an activity" or "Remove": the form comes back, nothing is saved."""
-    match = ROW_ACTION.fullmatch(request.form.get("action", ""))
-    if not match:
-        return False
-    if match[1] is None:  # add
-        if len(form.entries.entries) < form.entries.max_entries:
-            form.entries.append_entry()
-        else:
-            flash(_("At most %(n)d rows can be listed.", n=form.entries.max_entries), "error")
-    return True  # a removed row was already left out by _formdata()
-
-
-def _field_for(form: CalendarForm, key: str):
-    row = ROW_KEY.fullmatch(key)
-    if row:
-        index = int(row[1])
-        if index < len(form.entries.entries) and row[2] in form.entries.entries[index].form:
-            return form.entries.entries[index].form[row[2]]
-        return None
-    if key and key != "entries" and key in form:
-        return form[key]
-    return None
-
-
-def _place_errors(form: CalendarForm, errors: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Each message beside its field; returns those about all the rows ('entries') or the whole form ('')."""
-    groups: dict[str, list[str]] = {}
-    for key, messages in errors.items():
-        field = _field_for(form, key)
-        if field is None:
-            groups.setdefault("entries" if key == "entries" else "", []).extend(str(m) for m in messages)
-        else:
-            field.errors = list(field.errors) + [str(m) for m in messages if str(m) not in field.errors]
-    return groups
-
-
-def _error_summary(form: CalendarForm, groups: dict[str, list[str]]) -> list[tuple[str, str, list[str]]]:
-    """(anchor, label, messages) for the list of problems at the top of the form."""
-    items = []
-    for field in form:
-        if field.name == "entries":
-            for position, entry in enumerate(field.entries, 1):
-                for sub in entry.form:
-                    if sub.errors:
-                        label = _("Activity %(n)d: %(field)s", n=position, field=sub.label.text)
-                        items.append((sub.id, label, list(sub.errors)))
-        elif field.errors and field.type != "CSRFTokenField":
-            items.append((field.id, str(field.label.text), list(field.errors)))
-    labels = {"entries": _("Planned activities"), "": _("The calendar")}
-    for key, messages in groups.items():
-        items.append((f"{key or 'form'}-h", str(labels[key]), messages))
-    return items
-
-
 def _render_form(form: CalendarForm, submission: Submission | None, *, groups=None, conflict: str | None = None,
                  status: int = 200):
     groups = groups or {}
@@ -150,7 +74,7 @@ def _render_form(form: CalendarForm, submission: Submission | None, *, groups=No
         findings = adapter_for(RecordType.CALENDAR).check(submission, revision)
     return render_template(
         "calendars/form.html", form=form, submission=submission, year=year, groups=groups, findings=findings,
-        summary=_error_summary(form, groups), conflict=conflict,
+        summary=error_summary(form, groups, ROWS, _("The calendar")), conflict=conflict,
         action_url=_edit_url(submission) if submission else url_for("calendars.new"),
     ), status
 
@@ -313,12 +237,12 @@ def new():
         form = CalendarForm(formdata=None,
                             data={"year": str(_next_year()), "original_language": filing.default_language()})
     else:
-        form = CalendarForm(formdata=_formdata())
+        form = CalendarForm(formdata=formdata(request.form, ROWS))
     del form.lock_version
     if not on_behalf:
         del form.state_id
         del form.source_document
-    if request.method == "GET" or _row_action(form) or not form.validate():
+    if request.method == "GET" or row_action(form, request.form, ROWS) or not form.validate():
         return _render_form(form, None)
 
     if on_behalf:
@@ -337,7 +261,7 @@ def new():
         )
     except ValidationFailed as exc:
         db.session.rollback()
-        return _render_form(form, None, groups=_place_errors(form, exc.errors))
+        return _render_form(form, None, groups=place_errors(form, exc.errors, ROWS))
     db.session.commit()
     return _after_save(submission)
 
@@ -370,13 +294,13 @@ def edit(reference: str):
             by_field: dict[str, list[str]] = {}
             for finding in blocking:
                 by_field.setdefault(finding.get("field") or "", []).append(str(finding["message"]))
-            groups = _place_errors(form, by_field)
+            groups = place_errors(form, by_field, ROWS)
         return _render_form(form, submission, groups=groups)
 
     require(current_user, "submission.file", submission)  # the status and the lock are checked when saving
-    form = CalendarForm(formdata=_formdata())
+    form = CalendarForm(formdata=formdata(request.form, ROWS))
     _drop_creation_fields(form)
-    if _row_action(form) or not form.validate():
+    if row_action(form, request.form, ROWS) or not form.validate():
         return _render_form(form, submission)
     try:
         svc.update_calendar(
@@ -387,7 +311,7 @@ def edit(reference: str):
         )
     except ValidationFailed as exc:
         db.session.rollback()
-        return _render_form(form, submission, groups=_place_errors(form, exc.errors))
+        return _render_form(form, submission, groups=place_errors(form, exc.errors, ROWS))
     except Conflict as exc:
         db.session.rollback()
         return _render_form(form, submission, conflict=str(exc), status=409)

@@ -5,12 +5,8 @@ which checks the permission and validates; the routes turn the form into service
 back and show the form again with each message beside its field.
 """
 
-import re
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from werkzeug.datastructures import MultiDict
-from wtforms import FieldList
 
 from registry.db import db, utcnow
 from registry.enums import RecordType, Role
@@ -22,11 +18,12 @@ from registry.exercises.forms import (
     initial_data,
     to_input,
 )
-from registry.i18n import _
+from registry.i18n import _, _l
 from registry.models import CalendarEntry, Inquiry, MemberState, Submission
 from registry.records import envelope_snapshot
 from registry.records_ui import filing
 from registry.records_ui.routes import page_context, shown_revision_number, version_diff, visible_submission_or_404
+from registry.records_ui.rows import RowGroup, error_summary, formdata, place_errors, row_action
 from registry.services import exercises as svc
 from registry.services import inquiries as inquiry_svc
 from registry.services import submissions as workflow
@@ -37,9 +34,6 @@ from registry.web import apply_errors, get_or_404, login_required, refuse_too_ma
 
 bp.before_request(refuse_too_many_fields)
 
-ROW_GROUPS = ("participants", "phases")
-ROW_KEY = re.compile(r"(participants|phases)-(\d{1,3})-(\w{1,40})", re.ASCII)
-ROW_ACTION = re.compile(r"(add|remove)_(participant|phase)(?:-(\d{1,3}))?", re.ASCII)
 # Fields named by the rules (registry/rules/exercise.py) -> the form field that shows the message.
 FIELD_ALIASES = {
     "start": "start_date",
@@ -53,6 +47,23 @@ FIELD_ALIASES = {
 }
 
 
+def _participant_label(n: int, field: str) -> str:
+    title = _("Participating state %(n)d", n=n)
+    return f"{title}: {field}"
+
+
+def _phase_label(n: int, field: str) -> str:
+    title = _("Phase %(n)d", n=n)
+    return f"{title}: {field}"
+
+
+# The row groups in the order of the form: their buttons (templates/exercises/form.html) and labels.
+ROWS = (
+    RowGroup("participants", "add_participant", "remove_participant", _l("Participating states"), _participant_label),
+    RowGroup("phases", "add_phase", "remove_phase", _l("Phases"), _phase_label),
+)
+
+
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
@@ -63,95 +74,6 @@ def _exercise_or_404(reference: str) -> Submission:
 
 def _detail_url(submission: Submission) -> str:
     return url_for("exercises.detail", reference=submission.reference)
-
-
-def _formdata() -> MultiDict:
-    """The posted form with its rows numbered 0, 1, 2, ... (the service names row errors by position).
-
-    A "Remove" button drops its row here, so what the user typed in the other rows stays as typed.
-    """
-    remove = None
-    match = ROW_ACTION.fullmatch(request.form.get("action", ""))
-    if match and match[1] == "remove" and match[3] is not None:
-        remove = (f"{match[2]}s", int(match[3]))
-    rows: dict[str, dict[int, list]] = {group: {} for group in ROW_GROUPS}
-    data = MultiDict()
-    for key, values in request.form.lists():
-        row = ROW_KEY.fullmatch(key)
-        if row:
-            rows[row[1]].setdefault(int(row[2]), []).append((row[3], values))
-        elif not key.startswith(tuple(f"{group}-" for group in ROW_GROUPS)):
-            data.setlist(key, values)
-    for group, by_index in rows.items():
-        kept = [index for index in sorted(by_index) if (group, index) != remove]
-        for position, index in enumerate(kept):
-            for name, values in by_index[index]:
-                data.setlist(f"{group}-{position}-{name}", values)
-    return data
-
-
-def _row_action(form: ExerciseForm) -> bool:
-    """True when the user pressed "Add ..." or "Remove": the form comes back, nothing is saved."""
-    match = ROW_ACTION.fullmatch(request.form.get("action", ""))
-    if not match:
-        return False
-    if match[1] == "add":
-        rows = form.participants if match[2] == "participant" else form.phases
-        if len(rows.entries) < rows.max_entries:
-            rows.append_entry()
-        else:
-            flash(_("At most %(n)d rows can be listed.", n=rows.max_entries), "error")
-    return True  # a removed row was already left out by _formdata()
-
-
-def _field_for(form: ExerciseForm, key: str):
-    row = ROW_KEY.fullmatch(key)
-    if row:
-        entries = form[row[1]].entries
-        index = int(row[2])
-        if index < len(entries) and row[3] in entries[index].form:
-            return entries[index].form[row[3]]
-        return None
-    if key in form and not isinstance(form[key], FieldList):
-        return form[key]
-    return None
-
-
-def _place_errors(form: ExerciseForm, errors: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Each message beside its field; returns the messages about a whole group of rows, or the whole form ('')."""
-    groups: dict[str, list[str]] = {}
-    for key, messages in errors.items():
-        key = FIELD_ALIASES.get(key, key)
-        field = _field_for(form, key)
-        if field is None:
-            groups.setdefault(key if key in ROW_GROUPS else "", []).extend(str(m) for m in messages)
-        else:
-            field.errors = list(field.errors) + [str(m) for m in messages if str(m) not in field.errors]
-    return groups
-
-
-def _row_label(group: str, position: int) -> str:
-    if group == "participants":
-        return _("Participating state %(n)d", n=position)
-    return _("Phase %(n)d", n=position)
-
-
-def _error_summary(form: ExerciseForm, groups: dict[str, list[str]]) -> list[tuple[str, str, list[str]]]:
-    """(anchor, label, messages) for the list of problems at the top of the form."""
-    items = []
-    for field in form:
-        if isinstance(field, FieldList):
-            for position, entry in enumerate(field.entries, 1):
-                for sub in entry.form:
-                    if sub.errors:
-                        label = f"{_row_label(field.name, position)}: {sub.label.text}"
-                        items.append((sub.id, label, list(sub.errors)))
-        elif field.errors and field.type != "CSRFTokenField":
-            items.append((field.id, str(field.label.text), list(field.errors)))
-    group_labels = {"participants": _("Participating states"), "phases": _("Phases"), "": _("The notification")}
-    for key, messages in groups.items():
-        items.append((f"{key or 'form'}-h", str(group_labels.get(key, key)), messages))
-    return items
 
 
 def _notes(findings: list[dict], warnings_only: bool) -> dict[str, list[dict]]:
@@ -212,8 +134,8 @@ def _render_form(form: ExerciseForm, submission: Submission | None, *, groups=No
             findings = svc.findings_for(submission, details)
     return render_template(
         "exercises/form.html", form=form, submission=submission, groups=groups, findings=findings,
-        notes=_notes(findings, warnings_only=submit_failed), summary=_error_summary(form, groups),
-        conflict=conflict,
+        notes=_notes(findings, warnings_only=submit_failed),
+        summary=error_summary(form, groups, ROWS, _("The notification")), conflict=conflict,
         action_url=(url_for("exercises.edit", reference=submission.reference) if submission
                     else url_for("exercises.new")),
     ), status
@@ -262,11 +184,11 @@ def new():
     if request.method == "GET":
         form = ExerciseForm(formdata=None, data={"original_language": filing.default_language()})
     else:
-        form = ExerciseForm(formdata=_formdata())
+        form = ExerciseForm(formdata=formdata(request.form, ROWS))
     if not on_behalf:
         del form.state_id
         del form.source_document
-    if request.method == "GET" or _row_action(form) or not form.validate():
+    if request.method == "GET" or row_action(form, request.form, ROWS) or not form.validate():
         return _render_form(form, None)
 
     if on_behalf:
@@ -285,7 +207,7 @@ def new():
         )
     except ValidationFailed as exc:
         db.session.rollback()
-        return _render_form(form, None, groups=_place_errors(form, exc.errors))
+        return _render_form(form, None, groups=place_errors(form, exc.errors, ROWS, FIELD_ALIASES))
     db.session.commit()
     return _after_save(submission)
 
@@ -310,13 +232,13 @@ def edit(reference: str):
             by_field: dict[str, list[str]] = {}
             for finding in blocking:
                 by_field.setdefault(finding.get("field") or "", []).append(finding["message"])
-            groups = _place_errors(form, by_field)
+            groups = place_errors(form, by_field, ROWS, FIELD_ALIASES)
         return _render_form(form, submission, groups=groups, submit_failed=check)
 
     require(current_user, "submission.file", submission)  # the status and the lock are checked when saving
-    form = ExerciseForm(formdata=_formdata())
+    form = ExerciseForm(formdata=formdata(request.form, ROWS))
     _drop_creation_fields(form)
-    if _row_action(form) or not form.validate():
+    if row_action(form, request.form, ROWS) or not form.validate():
         return _render_form(form, submission)
     try:
         svc.update_exercise(
@@ -327,7 +249,7 @@ def edit(reference: str):
         )
     except ValidationFailed as exc:
         db.session.rollback()
-        return _render_form(form, submission, groups=_place_errors(form, exc.errors))
+        return _render_form(form, submission, groups=place_errors(form, exc.errors, ROWS, FIELD_ALIASES))
     except Conflict as exc:
         db.session.rollback()
         return _render_form(form, submission, conflict=str(exc), status=409)
