@@ -58,6 +58,15 @@ def register_cli(app: Flask) -> None:
         """Show the schema revision of the database and the newest one available."""
         click.echo(f"current: {migrate.current_revision(db.engine)}  head: {migrate.head_revision(_url())}")
 
+    @db_group.command("revision")
+    @click.option("-m", "--message", required=True, help="What the change does, e.g. 'visits and answers'.")
+    def db_revision(message):
+        """Write a new migration from the difference between the models and the database (at head)."""
+        from alembic import command
+
+        command.revision(migrate.alembic_config(_url()), message=message, autogenerate=True)
+        click.echo("review the new file in migrations/versions/ and write its downgrade() by hand if needed")
+
     @app.cli.command("seed")
     def seed():
         """Load or update reference data (member states) from seeds/. Safe to run again."""

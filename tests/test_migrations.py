@@ -61,3 +61,20 @@ def test_revision_files_are_date_prefixed_and_reversible():
         source = (migrate.MIGRATIONS_DIR / "versions" / name).read_text()
         body = source.split("def downgrade() -> None:", 1)[1]
         assert body.strip() != "pass", f"{name} has no real downgrade()"
+
+
+def test_db_revision_writes_an_empty_migration_when_the_models_are_unchanged(app, runner, tmp_path, monkeypatch):
+    """`flask db revision` autogenerates from the models; at head nothing differs, so its upgrade() is empty."""
+    import shutil
+
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, copy)
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", copy)
+    before = set((copy / "versions").glob("*.py"))
+    result = runner.invoke(args=["db", "revision", "-m", "nothing changed"])
+    assert result.exit_code == 0, result.output
+    [new] = set((copy / "versions").glob("*.py")) - before
+    assert new.name[:4].isdigit() and "nothing_changed" in new.name
+    upgrade = new.read_text().split("def upgrade() -> None:", 1)[1].split("def downgrade", 1)[0]
+    code = [line.strip() for line in upgrade.splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert code == ["pass"]

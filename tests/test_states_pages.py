@@ -282,3 +282,10 @@ def test_only_admins_record_a_change_of_status(app, client, login_as, role):
 def test_status_form_of_an_unknown_state_is_404(client, login_as):
     login_as("admin")
     assert client.get("/states/ZZ/status").status_code == 404
+
+
+def test_state_page_links_to_the_states_records(client, login_as):
+    login_as("officer", "CN")
+    page = client.get("/states/KZ").get_data(as_text=True)
+    assert 'href="/exercises/?state=KZ"' in page
+    assert 'href="/calendars/?state=KZ"' in page
