@@ -37,6 +37,8 @@ class EntryRow(Form):
 
 
 class CalendarForm(FlaskForm):
+    # Random per form page; a retried POST of the same page finds the record it opened (no duplicate).
+    idempotency_key = HiddenField()
     # --- set when the calendar is opened ---
     state_id = SingleSelectField(_l("Filing state"), choices=[], validate_choice=False,
                                  description=_l("The state on whose behalf the Secretariat enters this calendar."))

@@ -8,6 +8,7 @@ field.
 """
 
 import re
+import secrets
 from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -235,7 +236,8 @@ def new():
     filing.check_may_file(on_behalf, candidates)
     if request.method == "GET":
         form = CalendarForm(formdata=None,
-                            data={"year": str(_next_year()), "original_language": filing.default_language()})
+                            data={"year": str(_next_year()), "original_language": filing.default_language(),
+                                  "idempotency_key": secrets.token_urlsafe(24)})
     else:
         form = CalendarForm(formdata=formdata(request.form, ROWS))
     del form.lock_version
@@ -258,6 +260,7 @@ def new():
             current_user, state, form.year.data, to_entries(form), remarks=form.remarks.data,
             visibility=form.visibility.data, language=form.original_language.data, is_nil=bool(form.is_nil.data),
             source_document=form.source_document.data if on_behalf else None,
+            idempotency_key=form.idempotency_key.data,
         )
     except ValidationFailed as exc:
         db.session.rollback()
@@ -272,6 +275,7 @@ def _drop_creation_fields(form: CalendarForm) -> None:
     del form.source_document
     del form.year
     del form.original_language
+    del form.idempotency_key
 
 
 @bp.route("/<reference>/edit", methods=["GET", "POST"])

@@ -55,6 +55,8 @@ class PhaseRow(Form):
 
 
 class ExerciseForm(FlaskForm):
+    # Random per form page; a retried POST of the same page finds the record it opened (no duplicate).
+    idempotency_key = HiddenField()
     # --- the envelope ---
     state_id = SingleSelectField(_l("Notifying state"), choices=[], validate_choice=False,
                                  description=_l("The state on whose behalf the Secretariat enters this notification."))

@@ -5,6 +5,8 @@ which checks the permission and validates; the routes turn the form into service
 back and show the form again with each message beside its field.
 """
 
+import secrets
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -169,6 +171,7 @@ def _drop_creation_fields(form: ExerciseForm) -> None:
     del form.state_id
     del form.source_document
     del form.is_nil
+    del form.idempotency_key
 
 
 # --- new and edit ----------------------------------------------------------------------------------------
@@ -182,7 +185,8 @@ def new():
     states = filing.all_states()
     filing.check_may_file(on_behalf, filing.filing_states(states))
     if request.method == "GET":
-        form = ExerciseForm(formdata=None, data={"original_language": filing.default_language()})
+        form = ExerciseForm(formdata=None, data={"original_language": filing.default_language(),
+                                                 "idempotency_key": secrets.token_urlsafe(24)})
     else:
         form = ExerciseForm(formdata=formdata(request.form, ROWS))
     if not on_behalf:
@@ -204,6 +208,7 @@ def new():
             current_user, state, to_input(form), visibility=form.visibility.data,
             language=form.original_language.data, is_nil=bool(form.is_nil.data),
             source_document=form.source_document.data if on_behalf else None,
+            idempotency_key=form.idempotency_key.data,
         )
     except ValidationFailed as exc:
         db.session.rollback()

@@ -59,6 +59,9 @@ class Submission(Base):
     current_revision_no: Mapped[int] = mapped_column(Integer, default=1)
     accepted_revision_no: Mapped[int | None] = mapped_column(Integer)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # Sent by the creating form: a retried POST (a lost response, a double click) finds this record
+    # instead of opening a second one.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Optimistic locking: the version travels in every form; a stale one is refused.
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
 

@@ -102,7 +102,12 @@ def _apply(details: CalendarDetails, remarks: str, entries: list[dict]) -> None:
 
 
 def create_calendar(actor, state: MemberState, year, entries: list[EntryInput], *, remarks="",
-                    visibility="members", language="ru", source_document=None, is_nil=False) -> Submission:
+                    visibility="members", language="ru", source_document=None, is_nil=False,
+                    idempotency_key=None) -> Submission:
+    """A new draft calendar (or the one this form already opened: a retried POST finds it)."""
+    existing = workflow.previously_created(actor, idempotency_key)
+    if existing is not None:
+        return existing
     year = _clean_year(year)
     errors = Errors()
     remarks = clean_text(errors, "remarks", remarks, max_length=TEXT_MAX, required=False, multiline=True)
@@ -111,7 +116,8 @@ def create_calendar(actor, state: MemberState, year, entries: list[EntryInput], 
         errors.add("year", _("Your state already has a calendar for %(year)d: amend that one.", year=year))
     errors.raise_if_any()
     submission = workflow.create_submission(actor, RecordType.CALENDAR, state, visibility=visibility,
-                                            language=language, source_document=source_document, is_nil=is_nil)
+                                            language=language, source_document=source_document, is_nil=is_nil,
+                                            idempotency_key=idempotency_key)
     submission.due_date = due_date_for(year)
     details = CalendarDetails(revision_id=submission.current_revision.id, year=year)
     _apply(details, remarks, cleaned)

@@ -250,12 +250,16 @@ def _apply(details: ExerciseDetails, clean: dict[str, Any]) -> None:
 
 
 def create_exercise(actor, state: MemberState, data: ExerciseInput, *, visibility="members", language="ru",
-                    source_document=None, is_nil=False) -> Submission:
-    """A new draft notification with what the filer typed so far."""
+                    source_document=None, is_nil=False, idempotency_key=None) -> Submission:
+    """A new draft notification with what the filer typed so far (or the one this form already opened)."""
     require(actor, "submission.file", state)
+    existing = workflow.previously_created(actor, idempotency_key)
+    if existing is not None:
+        return existing
     clean = clean_input(data, state.id)  # before anything is written: bad input uses no reference number
     submission = workflow.create_submission(actor, RecordType.EXERCISE, state, visibility=visibility,
-                                            language=language, source_document=source_document, is_nil=is_nil)
+                                            language=language, source_document=source_document, is_nil=is_nil,
+                                            idempotency_key=idempotency_key)
     details = ExerciseDetails(revision_id=submission.current_revision.id)
     _apply(details, clean)
     db.session.add(details)

@@ -4,6 +4,7 @@ One generic `perform()` applies a row of the workflow table (registry/workflow.p
 functions below (`submit`, `accept`, `return_for_correction`, ...) are what callers use.
 """
 
+import re
 from contextlib import contextmanager
 from datetime import date
 
@@ -50,6 +51,25 @@ def next_reference(record_type: RecordType, year: int) -> str:
     return f"{record_type.prefix}-{year}-{number:04d}"
 
 
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
+
+
+def previously_created(actor, idempotency_key: str | None) -> Submission | None:
+    """The record this user already opened with the same form (the key is random per form page)."""
+    if not idempotency_key or not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        return None
+    return db.session.scalar(select(Submission).where(Submission.idempotency_key == idempotency_key,
+                                                      Submission.created_by_id == actor.id))
+
+
+def _usable_key(idempotency_key: str | None) -> str | None:
+    """A well-formed key nobody used yet; another user's key (copied or forged) is simply not kept."""
+    if not idempotency_key or not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        return None
+    taken = db.session.scalar(select(Submission.id).where(Submission.idempotency_key == idempotency_key))
+    return None if taken else idempotency_key
+
+
 def create_submission(
     actor,
     record_type: RecordType,
@@ -61,6 +81,7 @@ def create_submission(
     language: str = "ru",
     source_document: str | None = None,
     today: date | None = None,
+    idempotency_key: str | None = None,
 ) -> Submission:
     """Open a new draft. The Secretariat may enter one on a state's behalf, citing the note verbale."""
     require(actor, "submission.file", state)
@@ -94,6 +115,7 @@ def create_submission(
         original_language=language,
         created_by_id=actor.id,
         current_revision_no=1,
+        idempotency_key=_usable_key(idempotency_key),
     )
     submission.state = state
     submission.revisions.append(Revision(number=1, language=language))
