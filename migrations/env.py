@@ -23,11 +23,23 @@ def run_migrations_offline() -> None:
 
 
 def _run(connection) -> None:
-    # render_as_batch: SQLite cannot ALTER most things, so changes are done by copying the table.
+    # render_as_batch: SQLite cannot ALTER most things, so changes are done by copying the table. Dropping the
+    # old copy with foreign keys on would cascade (ON DELETE CASCADE) and empty the child tables, so they are
+    # off while migrating (the PRAGMA only takes effect outside a transaction) and checked afterwards.
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()  # end SQLAlchemy's implicit transaction, so Alembic's own one commits the migration
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                       compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
+    if sqlite:
+        problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+        if problems:
+            raise RuntimeError(f"the migration left rows pointing at missing ones: {problems[:5]}")
 
 
 def run_migrations_online() -> None:

@@ -78,3 +78,33 @@ def test_db_revision_writes_an_empty_migration_when_the_models_are_unchanged(app
     upgrade = new.read_text().split("def upgrade() -> None:", 1)[1].split("def downgrade", 1)[0]
     code = [line.strip() for line in upgrade.splitlines() if line.strip() and not line.strip().startswith("#")]
     assert code == ["pass"]
+
+
+def test_upgrading_a_database_with_records_keeps_them(app, fresh_database_url, runner):
+    """A batch migration recreates tables on SQLite; the child rows (revisions, events) must survive it."""
+    url = fresh_database_url()
+    migrate.upgrade(url, "0003")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO member_states (id, code, iso3, name_en, name_ru, name_zh) "
+                "VALUES (1, 'KZ', 'KAZ', 'Kazakhstan', 'Казахстан', '哈萨克斯坦')"))
+            connection.execute(sa.text(
+                "INSERT INTO submissions (id, record_type, reference, state_id, status, visibility, is_nil, is_late, "
+                "entered_on_behalf, original_language, created_at, current_revision_no, lock_version) VALUES "
+                "(1, 'exercise', 'EXN-2026-0001', 1, 'draft', 'members', false, false, false, 'ru', "
+                "CURRENT_TIMESTAMP, 1, 1)"))
+            connection.execute(sa.text(
+                "INSERT INTO revisions (id, submission_id, number, created_at, language) "
+                "VALUES (1, 1, 1, CURRENT_TIMESTAMP, 'ru')"))
+            connection.execute(sa.text(
+                "INSERT INTO submission_events (submission_id, revision_no, action, actor_label, occurred_at) "
+                "VALUES (1, 1, 'create', 'x', CURRENT_TIMESTAMP)"))
+        migrate.upgrade(url)
+        with engine.connect() as connection:
+            counts = [connection.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
+                      for t in ("submissions", "revisions", "submission_events")]
+        assert counts == [1, 1, 1]
+    finally:
+        engine.dispose()
