@@ -13,7 +13,7 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from registry.calendars.forms import CalendarForm, initial_data, to_entries
@@ -23,13 +23,19 @@ from registry.i18n import _, _l
 from registry.models import CalendarDetails, CalendarEntry, MemberState, Revision, Submission
 from registry.records import adapter_for
 from registry.records_ui import filing
-from registry.records_ui.routes import page_context, shown_revision_number, version_diff, visible_submission_or_404
+from registry.records_ui.routes import (
+    after_save,
+    page_context,
+    shown_revision_number,
+    version_diff,
+    visible_submission_or_404,
+)
 from registry.records_ui.rows import RowGroup, error_summary, formdata, place_errors, row_action
 from registry.services import calendars as svc
 from registry.services import submissions as workflow
 from registry.services.errors import Conflict, ValidationFailed
 from registry.services.permissions import can, require
-from registry.services.scoping import sees_working_version, visible
+from registry.services.scoping import reads_revision, sees_working_version, visible
 from registry.web import login_required
 
 bp = Blueprint("calendars", __name__, url_prefix="/calendars")
@@ -80,42 +86,6 @@ def _render_form(form: CalendarForm, submission: Submission | None, *, groups=No
     ), status
 
 
-def _after_save(submission: Submission):
-    """"Save draft" stays on the form; "Save and submit" submits the saved draft if the rules allow it."""
-    if request.form.get("action") != "submit":
-        flash(_("Saved as a draft: %(ref)s.", ref=submission.reference), "success")
-        return redirect(_edit_url(submission))
-    try:
-        workflow.submit(current_user, submission, expected_lock=submission.lock_version)
-    except ValidationFailed:
-        db.session.rollback()
-        # The draft is saved; the edit page shows each blocking problem beside its field (check=1).
-        flash(_("Your changes to %(ref)s were saved, but it cannot be submitted yet: correct what is marked "
-                "below, then submit again.", ref=submission.reference), "error")
-        return redirect(url_for("calendars.edit", reference=submission.reference, check=1))
-    except Conflict as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(_edit_url(submission))
-    db.session.commit()
-    flash(_("%(ref)s was submitted for review.", ref=submission.reference), "success")
-    return redirect(_detail_url(submission))
-
-
-# --- the list --------------------------------------------------------------------------------------------
-
-
-def _shown_revision_no():
-    """In SQL, the version this user reads (records_ui.shown_revision_number, scoping.sees_working_version):
-    own state, Secretariat and auditors the current version; everyone else the accepted one."""
-    if current_user.role in (Role.SECRETARIAT, Role.AUDITOR):
-        return Submission.current_revision_no
-    if current_user.role == Role.OFFICER and current_user.state_id is not None:
-        return case((Submission.state_id == current_user.state_id, Submission.current_revision_no),
-                    else_=Submission.accepted_revision_no)
-    return Submission.accepted_revision_no
-
-
 def _calendar_rows(year: int | None, state: MemberState | None) -> list[tuple[Submission, int, int]]:
     """(submission, year, number of entries) of the calendars this user may see, in the version they read."""
     entries = (select(func.count(CalendarEntry.id)).where(CalendarEntry.calendar_id == CalendarDetails.id)
@@ -123,7 +93,7 @@ def _calendar_rows(year: int | None, state: MemberState | None) -> list[tuple[Su
     stmt = (
         visible(current_user, Submission)
         .where(Submission.record_type == RecordType.CALENDAR)
-        .join(Revision, (Revision.submission_id == Submission.id) & (Revision.number == _shown_revision_no()))
+        .join(Revision, (Revision.submission_id == Submission.id) & reads_revision(current_user))
         .join(CalendarDetails, CalendarDetails.revision_id == Revision.id)
         .join(MemberState, MemberState.id == Submission.state_id)
         .add_columns(CalendarDetails.year, entries)
@@ -266,7 +236,7 @@ def new():
         db.session.rollback()
         return _render_form(form, None, groups=place_errors(form, exc.errors, ROWS))
     db.session.commit()
-    return _after_save(submission)
+    return after_save(submission)
 
 
 def _drop_creation_fields(form: CalendarForm) -> None:
@@ -320,7 +290,7 @@ def edit(reference: str):
         db.session.rollback()
         return _render_form(form, submission, conflict=str(exc), status=409)
     db.session.commit()
-    return _after_save(submission)
+    return after_save(submission)
 
 
 # --- the record page -------------------------------------------------------------------------------------

@@ -24,7 +24,13 @@ from registry.i18n import _, _l
 from registry.models import CalendarEntry, Inquiry, MemberState, Submission
 from registry.records import envelope_snapshot
 from registry.records_ui import filing
-from registry.records_ui.routes import page_context, shown_revision_number, version_diff, visible_submission_or_404
+from registry.records_ui.routes import (
+    after_save,
+    page_context,
+    shown_revision_number,
+    version_diff,
+    visible_submission_or_404,
+)
 from registry.records_ui.rows import RowGroup, error_summary, formdata, place_errors, row_action
 from registry.services import exercises as svc
 from registry.services import inquiries as inquiry_svc
@@ -143,29 +149,6 @@ def _render_form(form: ExerciseForm, submission: Submission | None, *, groups=No
     ), status
 
 
-def _after_save(submission: Submission):
-    """"Save draft" stays on the form; "Save and submit" submits the saved draft if the rules allow it."""
-    edit_url = url_for("exercises.edit", reference=submission.reference)
-    if request.form.get("action") != "submit":
-        flash(_("Saved as a draft: %(ref)s.", ref=submission.reference), "success")
-        return redirect(edit_url)
-    try:
-        workflow.submit(current_user, submission, expected_lock=submission.lock_version)
-    except ValidationFailed:
-        db.session.rollback()
-        # The draft is saved; the edit page shows each blocking problem beside its field (check=1).
-        flash(_("Your changes to %(ref)s were saved, but it cannot be submitted yet: correct what is marked "
-                "below, then submit again.", ref=submission.reference), "error")
-        return redirect(url_for("exercises.edit", reference=submission.reference, check=1))
-    except Conflict as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(edit_url)
-    db.session.commit()
-    flash(_("%(ref)s was submitted for review.", ref=submission.reference), "success")
-    return redirect(_detail_url(submission))
-
-
 def _drop_creation_fields(form: ExerciseForm) -> None:
     """The notifying state, the source document and the nil flag are set when the record is opened."""
     del form.state_id
@@ -214,7 +197,7 @@ def new():
         db.session.rollback()
         return _render_form(form, None, groups=place_errors(form, exc.errors, ROWS, FIELD_ALIASES))
     db.session.commit()
-    return _after_save(submission)
+    return after_save(submission)
 
 
 @bp.route("/<reference>/edit", methods=["GET", "POST"])
@@ -259,7 +242,7 @@ def edit(reference: str):
         db.session.rollback()
         return _render_form(form, submission, conflict=str(exc), status=409)
     db.session.commit()
-    return _after_save(submission)
+    return after_save(submission)
 
 
 # --- the record page -------------------------------------------------------------------------------------

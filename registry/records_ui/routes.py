@@ -16,7 +16,7 @@ from registry.i18n import _
 from registry.models import Submission, SubmissionEvent
 from registry.records_ui.forms import ActionForm
 from registry.services import submissions as svc
-from registry.services.errors import ValidationFailed
+from registry.services.errors import Conflict, ValidationFailed
 from registry.services.scoping import may_read_comment, sees_working_version, visible
 from registry.services.versions import diff_snapshots
 from registry.web import login_required
@@ -100,6 +100,29 @@ def page_context(submission: Submission) -> dict:
         "detail_endpoint": DETAIL_ENDPOINTS.get(submission.record_type),
         "comment_visibilities": CommentVisibility,
     }
+
+
+def after_save(submission: Submission):
+    """After a record form is saved: "Save draft" stays on the form; "Save and submit" submits the saved draft
+    when the rules allow it, else the edit page shows each blocking problem beside its field (check=1)."""
+    edit_url = url_for(EDIT_ENDPOINTS[submission.record_type], reference=submission.reference)
+    if request.form.get("action") != "submit":
+        flash(_("Saved as a draft: %(ref)s.", ref=submission.reference), "success")
+        return redirect(edit_url)
+    try:
+        svc.submit(current_user, submission, expected_lock=submission.lock_version)
+    except ValidationFailed:
+        db.session.rollback()
+        flash(_("Your changes to %(ref)s were saved, but it cannot be submitted yet: correct what is marked "
+                "below, then submit again.", ref=submission.reference), "error")
+        return redirect(url_for(EDIT_ENDPOINTS[submission.record_type], reference=submission.reference, check=1))
+    except Conflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(edit_url)
+    db.session.commit()
+    flash(_("%(ref)s was submitted for review.", ref=submission.reference), "success")
+    return redirect(url_for(DETAIL_ENDPOINTS[submission.record_type], reference=submission.reference))
 
 
 @bp.route("/<reference>")

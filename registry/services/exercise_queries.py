@@ -23,7 +23,7 @@ from registry.db import db
 from registry.enums import ExerciseType, RecordType, Role, SubmissionStatus
 from registry.i18n import _
 from registry.models import ExerciseDetails, MemberState, Revision, Submission
-from registry.services.scoping import visible
+from registry.services.scoping import reads_revision, visible
 from registry.services.validation import control_character_message
 
 MIN_YEAR, MAX_YEAR = 1990, 2100
@@ -44,22 +44,6 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 # --- which version and status a user reads ------------------------------------------------------------
-
-
-def reads_revision(user):
-    """SQL twin of scoping.sees_working_version: the joined Revision is the one this user may read.
-
-    Written as an OR of plain column equalities rather than a CASE, which PostgreSQL cannot estimate and
-    which made it sort every row the user may see before taking the first page (370 ms vs 1 ms at 200,000).
-    """
-    current = Revision.number == Submission.current_revision_no
-    accepted = Revision.number == Submission.accepted_revision_no
-    if user.role in (Role.SECRETARIAT, Role.AUDITOR):
-        return current
-    if user.role == Role.OFFICER:
-        return or_(and_(Submission.state_id == user.state_id, current),
-                   and_(Submission.state_id != user.state_id, accepted))
-    return accepted
 
 
 def shown_status(user):

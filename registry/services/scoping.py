@@ -8,7 +8,7 @@ from sqlalchemy import Select, and_, false, or_, select
 
 from registry.db import utcnow
 from registry.enums import Role, StateStatus, SubmissionStatus, Visibility
-from registry.models import AuditEntry, MemberState, StatusPeriod, Submission, SubmissionEvent, User
+from registry.models import AuditEntry, MemberState, Revision, StatusPeriod, Submission, SubmissionEvent, User
 
 
 def _states(user, stmt: Select) -> Select:
@@ -51,6 +51,22 @@ def sees_working_version(user, submission: Submission) -> bool:
     if user.role in (Role.SECRETARIAT, Role.AUDITOR):
         return True
     return user.role == Role.OFFICER and user.state_id == submission.state_id
+
+
+def reads_revision(user):
+    """SQL twin of `sees_working_version`: the joined Revision is the one this user may read.
+
+    Written as an OR of plain column equalities rather than a CASE, which PostgreSQL cannot estimate and
+    which made it sort every row the user may see before taking the first page (370 ms vs 1 ms at 200,000).
+    """
+    current = Revision.number == Submission.current_revision_no
+    accepted = Revision.number == Submission.accepted_revision_no
+    if user.role in (Role.SECRETARIAT, Role.AUDITOR):
+        return current
+    if user.role == Role.OFFICER:
+        return or_(and_(Submission.state_id == user.state_id, current),
+                   and_(Submission.state_id != user.state_id, accepted))
+    return accepted
 
 
 PUBLIC_EVENTS = ("accept", "accept_cancellation")
