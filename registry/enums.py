@@ -100,10 +100,13 @@ class RecordType(LabelledEnum):
     CALENDAR = "calendar"
     VISIT = "visit"
     STRUCTURE = "structure"
+    VISIT_REPORT = "visit_report"
+    VISIT_REMARKS = "visit_remarks"
 
     @property
     def prefix(self) -> str:
-        return {"exercise": "EXN", "calendar": "CAL", "visit": "VIS", "structure": "MOD"}[self.value]
+        return {"exercise": "EXN", "calendar": "CAL", "visit": "VIS", "structure": "MOD", "visit_report": "VRP",
+                "visit_remarks": "VRM"}[self.value]
 
     @classmethod
     def _labels(cls):
@@ -112,6 +115,8 @@ class RecordType(LabelledEnum):
             cls.CALENDAR: _l("Annual calendar"),
             cls.VISIT: _l("Voluntary facility visit"),
             cls.STRUCTURE: _l("Defence ministry structure"),
+            cls.VISIT_REPORT: _l("Post-visit report"),
+            cls.VISIT_REMARKS: _l("Visiting state's remarks"),
         }
 
 
@@ -229,3 +234,100 @@ class PhaseName(LabelledEnum):
             cls.ACTIVE: _l("Active phase"),
             cls.RECOVERY: _l("Recovery"),
         }
+
+
+class VisitKind(LabelledEnum):
+    AIR_BASE = "air_base"
+    UNIT = "unit"
+    TRAINING_GROUND = "training_ground"
+    NAVAL_BASE = "naval_base"
+    ACADEMY = "academy"
+    WEAPON_DEMONSTRATION = "weapon_demonstration"
+    DISPEL_CONCERNS = "dispel_concerns"
+    BORDER_POST = "border_post"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.AIR_BASE: _l("Air base"),
+            cls.UNIT: _l("Unit or formation"),
+            cls.TRAINING_GROUND: _l("Training ground"),
+            cls.NAVAL_BASE: _l("Naval base"),
+            cls.ACADEMY: _l("Military academy"),
+            cls.WEAPON_DEMONSTRATION: _l("Demonstration of a new weapon system"),
+            cls.DISPEL_CONCERNS: _l("Visit to dispel concerns"),
+            cls.BORDER_POST: _l("Border post"),
+        }
+
+
+class VisitStatus(LabelledEnum):
+    """The visit's own life, apart from the review of the offer: planned until the Secretariat accepts the offer
+    and the invitations go out; then held, postponed (new dates) or cancelled."""
+
+    PLANNED = "planned"
+    INVITATIONS_SENT = "invitations_sent"
+    POSTPONED = "postponed"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.PLANNED: _l("Planned"),
+            cls.INVITATIONS_SENT: _l("Invitations sent"),
+            cls.POSTPONED: _l("Postponed"),
+            cls.HELD: _l("Held"),
+            cls.CANCELLED: _l("Cancelled"),
+        }
+
+    @classmethod
+    def _badges(cls):
+        return {cls.PLANNED: "neutral", cls.INVITATIONS_SENT: "blue", cls.POSTPONED: "purple", cls.HELD: "green",
+                cls.CANCELLED: "red"}
+
+
+class CostBearer(LabelledEnum):
+    HOST = "host"
+    VISITING = "visiting"
+    SHARED = "shared"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.HOST: _l("The host state"),
+            cls.VISITING: _l("Each visiting state"),
+            cls.SHARED: _l("Shared, as described in the note"),
+        }
+
+
+class AnswerDecision(LabelledEnum):
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.ACCEPTED: _l("Accepted"), cls.DECLINED: _l("Declined")}
+
+    @classmethod
+    def _badges(cls):
+        return {cls.ACCEPTED: "green", cls.DECLINED: "neutral"}
+
+
+class VisitRequestStatus(LabelledEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.OPEN: _l("Awaiting the host's answer"),
+            cls.ACCEPTED: _l("Accepted by the host"),
+            cls.DECLINED: _l("Declined by the host"),
+            cls.WITHDRAWN: _l("Withdrawn"),
+        }
+
+    @classmethod
+    def _badges(cls):
+        return {cls.OPEN: "blue", cls.ACCEPTED: "green", cls.DECLINED: "neutral", cls.WITHDRAWN: "neutral"}

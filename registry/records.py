@@ -19,6 +19,10 @@ class RecordAdapter(Protocol):
         """Findings: dicts with code, severity ('error' blocks submission, 'warning' does not), field, message."""
         ...
 
+    # Optional: `after_transition(actor, submission, action, today)` runs inside the workflow action, after the
+    # status changed and the action's event and audit entry were written, in the same transaction (a visit
+    # offer sends its invitations when it is accepted).
+
 
 def envelope_snapshot(submission) -> dict[str, Any]:
     return {
@@ -54,3 +58,9 @@ def register(record_type: RecordType, adapter: RecordAdapter) -> None:
 
 def adapter_for(record_type: RecordType) -> RecordAdapter:
     return ADAPTERS.get(record_type, EnvelopeOnly())
+
+
+def after_transition(actor, submission, action: str, today) -> None:
+    hook = getattr(adapter_for(submission.record_type), "after_transition", None)
+    if hook is not None:
+        hook(actor, submission, action, today)

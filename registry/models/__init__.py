@@ -14,8 +14,19 @@ from registry.models.setting import ProfileInForce
 from registry.models.state import MemberState, StatusPeriod
 from registry.models.submission import ReferenceCounter, Revision, Submission, SubmissionEvent
 from registry.models.user import LoginSession, User
+from registry.models.visit import (
+    Attachment,
+    Visit,
+    VisitAnswer,
+    VisitDetails,
+    VisitInvitation,
+    VisitPaper,
+    VisitParticipant,
+    VisitRequest,
+)
 
 __all__ = [
+    "Attachment",
     "AuditEntry",
     "CalendarDetails",
     "CalendarEntry",
@@ -33,4 +44,11 @@ __all__ = [
     "Submission",
     "SubmissionEvent",
     "User",
+    "Visit",
+    "VisitAnswer",
+    "VisitDetails",
+    "VisitInvitation",
+    "VisitPaper",
+    "VisitParticipant",
+    "VisitRequest",
 ]

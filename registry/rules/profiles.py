@@ -36,6 +36,8 @@ _SCALAR_FIELDS = {
     "inquiry.answer_days": "inquiry_days",
     "inquiry.emergency_days": "inquiry_emergency_days",
     "zone.width_km": "zone_width_km",
+    "visits.invitation_days": "visit_invitation_days",
+    "visits.air_base_years": "visit_air_base_years",
 }
 # Rule keys "<group>.<parameter>", collected into one mapping per group.
 _GROUPS = ("notification", "observation", "observation_voluntary")
@@ -87,6 +89,8 @@ class ThresholdProfile:
     inquiry_days: int | None
     inquiry_emergency_days: int | None
     zone_width_km: int | None
+    visit_invitation_days: int | None
+    visit_air_base_years: int | None
     near_margin_percent: int
     sources: Mapping[str, tuple[str, str]]  # rule key -> (source, mark)
     units: Mapping[str, str]  # rule key -> unit

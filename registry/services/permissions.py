@@ -50,6 +50,29 @@ def _own_state_record(user, submission) -> bool:
     return submission is None or user.state_id == submission.state_id
 
 
+def _hosts_visit(user, visit) -> bool:
+    """The host state's officers manage their visit; the Secretariat only one it entered on the host's behalf."""
+    return visit is None or _files_for_state(user, visit.submission)
+
+
+def _invited_to_visit(user, visit) -> bool:
+    """Only an officer of a state invited in the offer in force answers, never the host."""
+    return visit is None or (user.state_id != visit.submission.state_id
+                             and user.state_id in getattr(visit, "invited_state_ids", ()))
+
+
+def _asks_another_state(user, host_state) -> bool:
+    return host_state is None or user.state_id != host_state.id
+
+
+def _hosts_request(user, request) -> bool:
+    return request is None or user.state_id == request.host_state_id
+
+
+def _made_request(user, request) -> bool:
+    return request is None or user.state_id == request.requesting_state_id
+
+
 @dataclass(frozen=True)
 class Rule:
     roles: frozenset
@@ -80,6 +103,12 @@ POLICY: dict[str, Rule] = {
     "inquiry.ask": Rule(frozenset({OFFICER}), _other_state_record),
     "inquiry.answer": Rule(frozenset({OFFICER}), _own_state_record),
     "inquiry.overdue_list": Rule(frozenset({SECRETARIAT, AUDITOR})),
+    # voluntary visits: the offer and the report are submissions ("submission.file"); the rest is here
+    "visit.manage": Rule(frozenset({OFFICER, SECRETARIAT}), _hosts_visit),
+    "visit.answer": Rule(frozenset({OFFICER}), _invited_to_visit),
+    "visit.request": Rule(frozenset({OFFICER}), _asks_another_state),
+    "visit.decide_request": Rule(frozenset({OFFICER}), _hosts_request),
+    "visit.withdraw_request": Rule(frozenset({OFFICER}), _made_request),
     # audit trail
     "audit.view": Rule(frozenset({AUDITOR, ADMIN})),
 }

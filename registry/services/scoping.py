@@ -8,7 +8,16 @@ from sqlalchemy import Select, and_, false, or_, select
 
 from registry.db import utcnow
 from registry.enums import Role, StateStatus, SubmissionStatus, Visibility
-from registry.models import AuditEntry, MemberState, Revision, StatusPeriod, Submission, SubmissionEvent, User
+from registry.models import (
+    AuditEntry,
+    MemberState,
+    Revision,
+    StatusPeriod,
+    Submission,
+    SubmissionEvent,
+    User,
+    VisitRequest,
+)
 
 
 def _states(user, stmt: Select) -> Select:
@@ -69,7 +78,8 @@ def reads_revision(user):
     return accepted
 
 
-PUBLIC_EVENTS = ("accept", "accept_cancellation")
+# Decisions every reader of the record sees: publication, cancellation, and a visit's life (invitees must know).
+PUBLIC_EVENTS = ("accept", "accept_cancellation", "invitations_sent", "postpone", "held", "cancel_visit")
 
 
 def _events(user, stmt: Select) -> Select:
@@ -97,6 +107,16 @@ def may_read_comment(user, event: SubmissionEvent) -> bool:
     return shared and user.role == Role.OFFICER and user.state_id == event.submission.state_id
 
 
+def _visit_requests(user, stmt: Select) -> Select:
+    """A request for a visit is between two states: theirs, the Secretariat's and the auditors'."""
+    if user.role in (Role.SECRETARIAT, Role.AUDITOR):
+        return stmt
+    if user.role == Role.OFFICER:
+        return stmt.where(or_(VisitRequest.requesting_state_id == user.state_id,
+                              VisitRequest.host_state_id == user.state_id))
+    return stmt.where(false())
+
+
 SCOPES = {
     MemberState: _states,
     StatusPeriod: _states,
@@ -104,6 +124,7 @@ SCOPES = {
     AuditEntry: _audit,
     Submission: _submissions,
     SubmissionEvent: _events,
+    VisitRequest: _visit_requests,
 }
 
 

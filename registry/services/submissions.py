@@ -18,7 +18,7 @@ from registry.enums import CommentVisibility, RecordType, Role, StateStatus, Sub
 from registry.i18n import _
 from registry.models import MemberState, ReferenceCounter, Revision, Submission, SubmissionEvent, User
 from registry.models.submission import SOURCE_DOCUMENT_MAX
-from registry.records import adapter_for
+from registry.records import adapter_for, after_transition
 from registry.services import audit, notifications
 from registry.services.errors import Conflict, ValidationFailed
 from registry.services.permissions import can, require
@@ -36,19 +36,24 @@ class InvalidTransition(Conflict):
 
 def next_reference(record_type: RecordType, year: int) -> str:
     """EXN-2026-0007: an atomic counter per type and year, so two filers never get the same number."""
+    return numbered_reference(record_type.value, record_type.prefix, year)
+
+
+def numbered_reference(counter: str, prefix: str, year: int) -> str:
+    """The next number of `counter` in `year`, as PREFIX-YEAR-NNNN (also for records outside the workflow)."""
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     db.session.execute(
         insert(ReferenceCounter)
-        .values(record_type=record_type.value, year=year, last=0)
+        .values(record_type=counter, year=year, last=0)
         .on_conflict_do_nothing(index_elements=["record_type", "year"])
     )
     number = db.session.execute(
         update(ReferenceCounter)
-        .where(ReferenceCounter.record_type == record_type.value, ReferenceCounter.year == year)
+        .where(ReferenceCounter.record_type == counter, ReferenceCounter.year == year)
         .values(last=ReferenceCounter.last + 1)
         .returning(ReferenceCounter.last)
     ).scalar_one()
-    return f"{record_type.prefix}-{year}-{number:04d}"
+    return f"{prefix}-{year}-{number:04d}"
 
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
@@ -220,6 +225,7 @@ def _perform(actor, submission: Submission, action: str, *, expected_lock, comme
     audit.record(f"submission.{action}", actor=actor, object_type=submission.record_type.value,
                  object_id=submission.reference, state_code=submission.state.code, changes=changes)
     _notify(submission, action, visibility)
+    after_transition(actor, submission, action, today or utcnow().date())
     db.session.flush()
     return submission
 
