@@ -90,6 +90,9 @@ def _register_blueprints(app: Flask) -> None:
     from registry.records_ui.routes import bp as records_bp
     from registry.review.routes import bp as review_bp
     from registry.states.routes import bp as states_bp
+    from registry.visits import papers, requests  # noqa: F401 - they add their views to visits_bp
+    from registry.visits import routes as visit_routes  # noqa: F401
+    from registry.visits.blueprint import bp as visits_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
@@ -101,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendars_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(profiles_bp)
+    app.register_blueprint(visits_bp)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -10,11 +10,16 @@ from tests.conftest import audit_actions, csrf_token, fetch, login
 
 PUBLIC_ENDPOINTS = {"auth.login", "core.health"}
 DUMMY_ARGS = {"user_id": 1, "code": "KZ", "reference": "EXN-2000-0001", "action": "comment", "year": 2027,
-              "inquiry_id": 1}
+              "inquiry_id": 1, "kind": "report", "number": 1}
 # Endpoints whose access depends on the record itself (its state, status and visibility): the workflow table
 # and the scoping helper decide, and tests/test_record_access.py holds their role x record matrix.
 RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercises.edit", "exercises.ask_inquiry",
-                    "exercises.answer_inquiry", "calendars.detail", "calendars.edit"}
+                    "exercises.answer_inquiry", "calendars.detail", "calendars.edit",
+                    # voluntary visits: tests/test_visit_service.py and test_visit_pages.py hold their matrix
+                    "visits.detail", "visits.edit", "visits.answer", "visits.postpone", "visits.cancel",
+                    "visits.held", "visits.start_paper", "visits.paper_detail", "visits.paper_edit",
+                    "visits.paper_document", "visits.request_detail", "visits.decide_request",
+                    "visits.withdraw_request"}
 ROLES = ("officer", "secretariat", "auditor", "admin")
 
 
@@ -120,6 +125,12 @@ PAGE_MATRIX = [
     ("calendars.index",         200,     200,         200,     200),
     ("calendars.new",           200,     200,         403,     403),
     ("profiles.index",          200,     200,         200,     200),
+    ("visits.index",            200,     200,         200,     200),
+    ("visits.new",              200,     200,         403,     403),
+    ("visits.awaiting",         200,     403,         403,     403),
+    ("visits.state_history",    200,     200,         200,     200),
+    ("visits.requests",         200,     200,         200,     200),
+    ("visits.new_request",      200,     403,         403,     403),
 ]
 
 PAGE_CASES = [

@@ -592,8 +592,9 @@ def invitation_for(visit: Visit, state_id: int | None) -> VisitInvitation | None
     return next((i for i in visit.invitations_in_force() if i.state_id == state_id), None)
 
 
-def answer_refusal(visit: Visit, today: date) -> str | None:
+def answer_refusal(visit: Visit, today: date | None = None) -> str | None:
     """Why answers cannot be given now, or None."""
+    today = today or utcnow().date()
     if visit.submission.status not in PUBLISHED or visit.status not in LIVE:
         return _("This visit is %(status)s: invitations cannot be answered now.", status=visit.status.label)
     if visit.answer_by and today > visit.answer_by:

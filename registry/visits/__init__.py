@@ -1,0 +1,1 @@
+"""Voluntary visits to military facilities: offers, answers, the visit's life, requests, reports and remarks."""
