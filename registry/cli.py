@@ -128,6 +128,7 @@ def register_cli(app: Flask) -> None:
         """Load demonstration accounts and records (plainly marked as demo). Never run this in production."""
         from registry.demo import DEMO_PASSWORD, DemoDataError, load_demo
         from registry.demo_records import load_demo_records
+        from registry.demo_visits import load_demo_visits
 
         if current_app.config["PRODUCTION"]:
             raise click.ClickException("demo data is not loaded in production")
@@ -139,7 +140,7 @@ def register_cli(app: Flask) -> None:
         except DemoDataError as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from exc
-        records = load_demo_records()
+        records = load_demo_records() + load_demo_visits()
         db.session.commit()
         click.echo(f"demo records: {records} new")
         click.echo(f"demo accounts ({len(created)} new), password for all: {DEMO_PASSWORD}")
