@@ -425,3 +425,32 @@ def test_floats_in_changes_are_stored_as_text_so_the_hash_covers_what_is_stored(
         db.session.commit()
         assert db.session.scalar(select(AuditEntry.changes)) == {"latitude": [None, "43.25"]}
     assert verify(app).ok
+
+
+def test_the_migration_chains_the_entries_written_before_it(fresh_database_url):
+    import sqlalchemy as sa
+
+    from registry import migrate
+
+    url = fresh_database_url()
+    migrate.upgrade(url, "0004")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for i in range(1, 6):
+                connection.execute(text(
+                    "INSERT INTO audit_log (occurred_at, actor_label, action, outcome, changes) "
+                    "VALUES (:t, :who, 'old.action', 'success', :changes)"),
+                    {"t": f"2026-01-0{i} 10:00:00.00012{i}", "who": f"old{i}@example.org",
+                     "changes": json.dumps({"n": [i, i + 1]})})
+        migrate.upgrade(url)
+        with engine.connect() as connection:
+            columns = [getattr(AuditEntry, n) for n in ("prev_hash", "hash", *audit_chain.HASHED_FIELDS)]
+            rows = [r._asdict() for r in connection.execute(select(*columns).order_by(AuditEntry.seq))]
+            head = tuple(connection.execute(text("SELECT seq, hash FROM audit_head")).one())
+        assert [r["seq"] for r in rows] == [1, 2, 3, 4, 5]
+        assert audit_chain.verify_rows(iter(rows), [], lambda cp: True, head=head).ok
+        with engine.connect() as connection, pytest.raises(DatabaseError, match="append-only"):
+            connection.execute(text("DELETE FROM audit_log"))
+    finally:
+        engine.dispose()
