@@ -224,3 +224,24 @@ def register_cli(app: Flask) -> None:
             count = checkpoints.write_export(out, cp)
         click.echo(f"{count} entries and their checkpoints written to {file}")
         click.echo("verify with: python3 tools/verify_audit.py FILE --public-key <the registry's public key>")
+
+    @app.cli.group("notifications")
+    def notifications_group():
+        """Notifications: deliver the outbox, queue reminders before due dates (both meant for cron)."""
+
+    @notifications_group.command("send")
+    @click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 100_000))
+    def notifications_send(limit):
+        """E-mail the due messages of the outbox (needs MAIL_SERVER); failures are retried with backoff."""
+        if not current_app.config["MAIL_SERVER"]:
+            raise click.ClickException("MAIL_SERVER is not set; messages stay in the outbox and the in-app lists")
+        sent, failed = notifications.send_pending(limit=limit)
+        click.echo(f"sent {sent}, failed {failed} (failed ones are retried later, with backoff)")
+
+    @notifications_group.command("remind")
+    @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Pretend today is this date.")
+    def notifications_remind(today):
+        """Queue the reminders due today (annual calendars, and every source registered with @reminder)."""
+        queued = notifications.remind(today.date() if today else None)
+        db.session.commit()
+        click.echo(f"{queued} reminder(s) queued")

@@ -16,6 +16,8 @@ DUMMY_ARGS = {"user_id": 1, "code": "KZ", "reference": "EXN-2000-0001", "action"
 RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercises.edit", "exercises.ask_inquiry",
                     "exercises.answer_inquiry", "calendars.detail", "calendars.edit"}
 ROLES = ("officer", "secretariat", "auditor", "admin")
+# Actions every signed-in user may take on their own account; tests/test_notifications.py tests them.
+OWN_ACCOUNT_ACTIONS = {"notifications.mark_read"}
 
 
 def _rules(app):
@@ -49,7 +51,7 @@ def test_public_endpoints_are_exactly_the_known_ones(app):
 def test_the_url_map_has_the_endpoints_this_file_knows(app):
     """If an endpoint is added, the role matrix below must say who may reach it."""
     known = (PUBLIC_ENDPOINTS | {row[0] for row in PAGE_MATRIX} | {row[0] for row in POST_ACTIONS}
-             | {"auth.logout"} | RECORD_ENDPOINTS)
+             | {"auth.logout"} | RECORD_ENDPOINTS | OWN_ACCOUNT_ACTIONS)
     actual = {rule.endpoint for rule in _rules(app)}
     assert sorted(actual - known) == [], "new endpoints: add them to PAGE_MATRIX or POST_ACTIONS in this file"
     assert sorted(known - actual) == [], "endpoints gone: remove them from PAGE_MATRIX or POST_ACTIONS"
@@ -120,6 +122,8 @@ PAGE_MATRIX = [
     ("calendars.index",         200,     200,         200,     200),
     ("calendars.new",           200,     200,         403,     403),
     ("profiles.index",          200,     200,         200,     200),
+    ("notifications.index",     200,     200,         200,     200),
+    ("notifications.settings",  200,     200,         200,     200),
 ]
 
 PAGE_CASES = [

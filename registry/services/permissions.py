@@ -50,6 +50,11 @@ def _own_state_record(user, submission) -> bool:
     return submission is None or user.state_id == submission.state_id
 
 
+def _own_account(user, target) -> bool:
+    """Only the user themselves reads their notifications and sets their preferences."""
+    return target is None or target.id == user.id
+
+
 @dataclass(frozen=True)
 class Rule:
     roles: frozenset
@@ -82,6 +87,8 @@ POLICY: dict[str, Rule] = {
     "inquiry.overdue_list": Rule(frozenset({SECRETARIAT, AUDITOR})),
     # audit trail
     "audit.view": Rule(frozenset({AUDITOR, ADMIN})),
+    # one's own notifications and notification preferences
+    "notifications.own": Rule(ALL_ROLES, _own_account),
 }
 
 
