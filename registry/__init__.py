@@ -43,6 +43,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from registry.cli import register_cli
 
     register_cli(app)
+
+    from registry.outbox_pump import start_outbox_pump
+
+    start_outbox_pump(app)
     return app
 
 

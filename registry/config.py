@@ -92,6 +92,8 @@ def load_config(instance_path: str, environ: dict | None = None, overrides: dict
         "AUDIT_CHECKPOINT_LOG": env.get("AUDIT_CHECKPOINT_LOG")
         or ("" if production else str(instance / "audit_checkpoints.jsonl")),
         "AUDIT_ORIGIN": env.get("AUDIT_ORIGIN", "sco-cbm-registry"),
+        # Development server only (`make run` sets it): deliver the outbox every N seconds when MAIL_SERVER is set.
+        "OUTBOX_PUMP_SECONDS": int(env.get("OUTBOX_PUMP_SECONDS", "0")),
     }
     config.update(overrides)
     return config

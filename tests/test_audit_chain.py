@@ -454,3 +454,40 @@ def test_the_migration_chains_the_entries_written_before_it(fresh_database_url):
             connection.execute(text("DELETE FROM audit_log"))
     finally:
         engine.dispose()
+
+
+def test_done_when_demo_scenario_verifies_and_one_edited_byte_is_named(app, runner, tmp_path):
+    """Issue 6, "done when": after the demo scenario `audit verify` passes; one edited byte in the database makes
+    it fail naming the entry; the stand-alone verifier answers the same on the exported log; with no SMTP server
+    every notification is in the outbox (and so in its recipient's in-app list)."""
+    from registry.models import OutboxMessage
+
+    assert runner.invoke(args=["demo-load"]).exit_code == 0
+    assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "OK:" in result.output, result.output
+    with app.app_context():
+        accept = db.session.execute(select(AuditEntry.seq, AuditEntry.object_id)
+                                    .where(AuditEntry.action == "submission.accept").order_by(AuditEntry.seq)).first()
+        waiting = db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                    .where(OutboxMessage.sent_at.is_(None), OutboxMessage.recipient_id.is_not(None)))
+        assert waiting > 0
+    path = tmp_path / "demo.jsonl"
+    export(app, runner, path)
+
+    # One byte: the last digit of the reference number of the first accepted record.
+    edited = accept.object_id[:-1] + ("1" if accept.object_id[-1] != "1" else "2")
+    superuser_sql(app, f"UPDATE audit_log SET object_id = '{edited}' WHERE seq = {accept.seq}")
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"FAILED at seq {accept.seq}: its content does not match its hash" in result.output
+
+    lines = path.read_text().splitlines()
+    tampered = tmp_path / "tampered.jsonl"
+    tampered.write_text("\n".join(
+        line.replace(f'"object_id": "{accept.object_id}"', f'"object_id": "{edited}"')
+        if f'"seq": {accept.seq},' in line else line for line in lines) + "\n")
+    alone = run_standalone(tampered, Path(app.config["AUDIT_SIGNING_KEY_FILE"] + ".pub"), tmp_path)
+    assert alone.returncode == 1
+    assert f"FAILED at seq {accept.seq}: its content does not match its hash" in alone.stdout
+    assert run_standalone(path, Path(app.config["AUDIT_SIGNING_KEY_FILE"] + ".pub"), tmp_path).returncode == 0

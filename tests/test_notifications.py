@@ -295,3 +295,27 @@ def test_cli_send_with_the_fake_server(app, runner, make_user, smtp):
     result = runner.invoke(args=["notifications", "send"])
     assert result.exit_code == 0 and "sent 1, failed 0" in result.output
     assert len(smtp.delivered) == 1
+
+
+def test_the_development_server_pump_delivers_only_with_a_mail_server(app, make_user, smtp, monkeypatch):
+    from registry.outbox_pump import pump_once, start_outbox_pump
+
+    make_user(role="officer")
+    assert start_outbox_pump(app) is None  # TESTING (and OUTBOX_PUMP_SECONDS unset): no thread in tests
+    assert pump_once(app) == (1, 0)
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
+    make_user(role="officer", state="CN")
+    assert pump_once(app) == (0, 0)
+    assert len(smtp.delivered) == 1
+
+
+def test_a_failing_delivery_round_does_not_break_the_server(app, make_user, smtp, monkeypatch):
+    from registry.outbox_pump import pump_once
+
+    make_user(role="officer")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(notifications, "send_pending", broken)
+    assert pump_once(app) == (0, 0)
