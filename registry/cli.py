@@ -215,12 +215,16 @@ def register_cli(app: Flask) -> None:
         from registry.services import audit_checkpoints as checkpoints
 
         try:
-            cp = checkpoints.prepare_export(CLI, purpose=f"export to {file}"[:200])
-        except checkpoints.SigningKeyError as exc:
-            db.session.rollback()
-            raise click.ClickException(str(exc)) from exc
-        db.session.commit()
-        with open(file, "w", encoding="utf-8") as out:
+            out = open(file, "w", encoding="utf-8")  # opened before the export is recorded
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {file}: {exc.strerror}") from exc
+        with out:
+            try:
+                cp = checkpoints.prepare_export(CLI, purpose=f"export to {file}"[:200])
+            except checkpoints.SigningKeyError as exc:
+                db.session.rollback()
+                raise click.ClickException(str(exc)) from exc
+            db.session.commit()
             count = checkpoints.write_export(out, cp)
         click.echo(f"{count} entries and their checkpoints written to {file}")
         click.echo("verify with: python3 tools/verify_audit.py FILE --public-key <the registry's public key>")

@@ -491,3 +491,11 @@ def test_done_when_demo_scenario_verifies_and_one_edited_byte_is_named(app, runn
     assert alone.returncode == 1
     assert f"FAILED at seq {accept.seq}: its content does not match its hash" in alone.stdout
     assert run_standalone(path, Path(app.config["AUDIT_SIGNING_KEY_FILE"] + ".pub"), tmp_path).returncode == 0
+
+
+def test_export_to_an_unwritable_place_fails_before_recording_anything(app, runner, tmp_path):
+    write_entries(app, 2)
+    result = runner.invoke(args=["audit", "export-log", str(tmp_path / "missing-dir" / "log.jsonl")])
+    assert result.exit_code != 0 and "cannot write" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 2
