@@ -319,3 +319,17 @@ def test_a_failing_delivery_round_does_not_break_the_server(app, make_user, smtp
 
     monkeypatch.setattr(notifications, "send_pending", broken)
     assert pump_once(app) == (0, 0)
+
+
+def test_nobody_sets_or_reads_off_someone_elses_notifications(app, make_user):
+    from registry.services.errors import PermissionDenied
+
+    me, other = make_user(role="admin"), make_user(role="officer")
+    with app.app_context():
+        with pytest.raises(PermissionDenied):
+            notifications.set_preferences(user(me.id), user(other.id), wanted=[], paused_until=None)
+        with pytest.raises(PermissionDenied):
+            notifications.mark_all_read(user(me.id), user(other.id))
+        db.session.rollback()
+        assert db.session.get(NotificationPreference, other.id) is None
+    assert all(m.read_at is None for m in outbox(app))
