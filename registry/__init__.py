@@ -43,6 +43,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from registry.cli import register_cli
 
     register_cli(app)
+
+    from registry.outbox_pump import start_outbox_pump
+
+    start_outbox_pump(app)
     return app
 
 
@@ -86,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.core.routes import bp as core_bp
     from registry.exercises import bp as exercises_bp
     from registry.exercises import listing, routes  # noqa: F401 - they add their views to exercises_bp
+    from registry.notifications.routes import bp as notifications_bp
     from registry.profiles.routes import bp as profiles_bp
     from registry.records_ui.routes import bp as records_bp
     from registry.review.routes import bp as review_bp
@@ -105,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp)
     app.register_blueprint(profiles_bp)
     app.register_blueprint(visits_bp)
+    app.register_blueprint(notifications_bp)
 
 
 def _register_error_handlers(app: Flask) -> None:

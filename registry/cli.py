@@ -155,3 +155,98 @@ def register_cli(app: Flask) -> None:
         sent, failed = notifications.send_pending()
         click.echo(f"sent {sent}, failed {failed} (failed ones are retried)")
 
+
+    @app.cli.group("audit")
+    def audit_group():
+        """The tamper-evident audit log: keys, checkpoints, verification, export."""
+
+    @audit_group.command("keygen")
+    @click.option("--force", is_flag=True, help="Replace an existing key (archive its .pub file first).")
+    def audit_keygen(force):
+        """Create the Ed25519 checkpoint signing key at AUDIT_SIGNING_KEY_FILE (and its public key, .pub)."""
+        from pathlib import Path
+
+        from registry.services import audit_checkpoints as checkpoints
+
+        path = current_app.config.get("AUDIT_SIGNING_KEY_FILE")
+        if not path:
+            raise click.ClickException("set AUDIT_SIGNING_KEY_FILE to the path of the key file to create")
+        try:
+            checkpoints.generate_key(Path(path), force=force)
+        except checkpoints.SigningKeyError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"private key: {path} (keep it off the database server's backups)")
+        click.echo(f"public key:  {checkpoints.public_key_path(Path(path))} (give it to the auditors)")
+
+    @audit_group.command("checkpoint")
+    @click.option("--if-changed", is_flag=True, help="Sign only when the log grew since the last checkpoint (cron).")
+    def audit_checkpoint(if_changed):
+        """Sign the chain's current head (origin, seq, hash, time). Meant for cron, e.g. hourly."""
+        from registry.services import audit_checkpoints as checkpoints
+
+        try:
+            cp = checkpoints.sign_checkpoint(force=not if_changed)
+        except checkpoints.SigningKeyError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+        if cp is None:
+            click.echo("no new entries since the last checkpoint")
+            return
+        db.session.commit()
+        click.echo(f"checkpoint: seq {cp.seq} hash {cp.head_hash} at {cp.signed_at}")
+
+    @audit_group.command("verify")
+    def audit_verify():
+        """Recompute the chain, check it is gapless and that every signed checkpoint is a prefix of it."""
+        from registry.services import audit_checkpoints as checkpoints
+
+        try:
+            result = checkpoints.verify_database()
+        except checkpoints.SigningKeyError as exc:
+            raise click.ClickException(str(exc)) from exc
+        for line in result.lines():
+            click.echo(line, err=not result.ok)
+        if not result.ok:
+            raise SystemExit(1)
+
+    @audit_group.command("export-log")
+    @click.argument("file", type=click.Path(dir_okay=False, writable=True))
+    def audit_export_log(file):
+        """Write the log, its checkpoints and the public key as JSON Lines (verify with tools/verify_audit.py)."""
+        from registry.services import audit_checkpoints as checkpoints
+
+        try:
+            out = open(file, "w", encoding="utf-8")  # opened before the export is recorded
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {file}: {exc.strerror}") from exc
+        with out:
+            try:
+                cp = checkpoints.prepare_export(CLI, purpose=f"export to {file}"[:200])
+            except checkpoints.SigningKeyError as exc:
+                db.session.rollback()
+                raise click.ClickException(str(exc)) from exc
+            db.session.commit()
+            count = checkpoints.write_export(out, cp)
+        click.echo(f"{count} entries and their checkpoints written to {file}")
+        click.echo("verify with: python3 tools/verify_audit.py FILE --public-key <the registry's public key>")
+
+    @app.cli.group("notifications")
+    def notifications_group():
+        """Notifications: deliver the outbox, queue reminders before due dates (both meant for cron)."""
+
+    @notifications_group.command("send")
+    @click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 100_000))
+    def notifications_send(limit):
+        """E-mail the due messages of the outbox (needs MAIL_SERVER); failures are retried with backoff."""
+        if not current_app.config["MAIL_SERVER"]:
+            raise click.ClickException("MAIL_SERVER is not set; messages stay in the outbox and the in-app lists")
+        sent, failed = notifications.send_pending(limit=limit)
+        click.echo(f"sent {sent}, failed {failed} (failed ones are retried later, with backoff)")
+
+    @notifications_group.command("remind")
+    @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Pretend today is this date.")
+    def notifications_remind(today):
+        """Queue the reminders due today (annual calendars, and every source registered with @reminder)."""
+        queued = notifications.remind(today.date() if today else None)
+        db.session.commit()
+        click.echo(f"{queued} reminder(s) queued")

@@ -84,6 +84,16 @@ def load_config(instance_path: str, environ: dict | None = None, overrides: dict
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
         "MAIL_FROM": env.get("MAIL_FROM", "registry@localhost"),
         "PAGE_SIZE": 50,
+        # Audit chain checkpoints: Ed25519 key file (kept outside the database and its backups), the file every
+        # checkpoint is also appended to, and the name signed into them. Development defaults live in instance/.
+        "AUDIT_SIGNING_KEY_FILE": env.get("AUDIT_SIGNING_KEY_FILE")
+        or ("" if production else str(instance / "audit_signing_key.pem")),
+        "AUDIT_PUBLIC_KEY_FILE": env.get("AUDIT_PUBLIC_KEY_FILE", ""),
+        "AUDIT_CHECKPOINT_LOG": env.get("AUDIT_CHECKPOINT_LOG")
+        or ("" if production else str(instance / "audit_checkpoints.jsonl")),
+        "AUDIT_ORIGIN": env.get("AUDIT_ORIGIN", "sco-cbm-registry"),
+        # Development server only (`make run` sets it): deliver the outbox every N seconds when MAIL_SERVER is set.
+        "OUTBOX_PUMP_SECONDS": int(env.get("OUTBOX_PUMP_SECONDS", "0")),
     }
     config.update(overrides)
     return config

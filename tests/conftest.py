@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import psycopg
 import pytest
+from flask import current_app
 from sqlalchemy import text
 
 from registry import create_app, migrate
@@ -82,6 +83,8 @@ def make_test_config(database_url: str, tmp_path) -> dict:
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
         "ARGON2_PARALLELISM": 1,
+        "AUDIT_SIGNING_KEY_FILE": str(tmp_path / "audit_signing_key.pem"),
+        "AUDIT_CHECKPOINT_LOG": str(tmp_path / "audit_checkpoints.jsonl"),
     }
 
 
@@ -96,18 +99,51 @@ def app(fresh_database_url, tmp_path_factory):
 
 
 REFERENCE_TABLES = {"member_states", "state_status_periods"}
+AUDIT_TABLES = {"audit_log", "audit_checkpoints", "audit_head"}
+# The append-only triggers of migration 0006 on SQLite (PostgreSQL's are bypassed, not dropped: see below).
+SQLITE_AUDIT_TRIGGERS = {
+    f"{table}_no_{op}": f"CREATE TRIGGER {table}_no_{op} BEFORE {op.upper()} ON {table} "
+                        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {op.upper()} refused'); END"
+    for table in ("audit_log", "audit_checkpoints") for op in ("update", "delete")
+}
+
+
+def reset_audit_log() -> None:
+    """Empty the append-only audit tables the way a database superuser could, which the app role cannot:
+    on PostgreSQL with triggers off for this transaction only (session_replication_role = replica, superuser
+    only), on SQLite by dropping and re-creating the triggers in one transaction. Also empties the checkpoint
+    file kept outside the database."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))
+        db.session.execute(text("DELETE FROM audit_checkpoints"))
+        db.session.execute(text("DELETE FROM audit_log"))
+    else:
+        db.session.execute(text("UPDATE audit_head SET seq = seq"))  # opens the transaction: DDL joins it
+        for name in SQLITE_AUDIT_TRIGGERS:
+            db.session.execute(text(f"DROP TRIGGER {name}"))
+        db.session.execute(text("DELETE FROM audit_checkpoints"))
+        db.session.execute(text("DELETE FROM audit_log"))
+        for ddl in SQLITE_AUDIT_TRIGGERS.values():
+            db.session.execute(text(ddl))
+    db.session.execute(text("UPDATE audit_head SET seq = 0, hash = :h"), {"h": "0" * 64})
+    db.session.commit()
+    path = current_app.config.get("AUDIT_CHECKPOINT_LOG")
+    if path and os.path.exists(path):
+        os.remove(path)
 
 
 def _reset_database() -> None:
     """Empty every table but the reference data, then restore the seeds (idempotent: a no-op unless a test
     changed a state). DELETE on small tables is much faster than TRUNCATE on PostgreSQL."""
+    reset_audit_log()
     for table in reversed(Base.metadata.sorted_tables):
-        if table.name not in REFERENCE_TABLES:
+        if table.name not in REFERENCE_TABLES | AUDIT_TABLES:
             db.session.execute(table.delete())
     db.session.commit()
     state_service.load_state_seeds()
-    db.session.execute(text("DELETE FROM audit_log"))  # the seed run may have logged a restore
     db.session.commit()
+    if db.session.scalar(text("SELECT seq FROM audit_head")):
+        reset_audit_log()  # the seed run logged a restore
 
 
 @pytest.fixture(autouse=True)

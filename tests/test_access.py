@@ -21,6 +21,8 @@ RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercise
                     "visits.paper_document", "visits.request_detail", "visits.decide_request",
                     "visits.withdraw_request"}
 ROLES = ("officer", "secretariat", "auditor", "admin")
+# Actions every signed-in user may take on their own account; tests/test_notifications.py tests them.
+OWN_ACCOUNT_ACTIONS = {"notifications.mark_read"}
 
 
 def _rules(app):
@@ -54,7 +56,7 @@ def test_public_endpoints_are_exactly_the_known_ones(app):
 def test_the_url_map_has_the_endpoints_this_file_knows(app):
     """If an endpoint is added, the role matrix below must say who may reach it."""
     known = (PUBLIC_ENDPOINTS | {row[0] for row in PAGE_MATRIX} | {row[0] for row in POST_ACTIONS}
-             | {"auth.logout"} | RECORD_ENDPOINTS)
+             | {"auth.logout"} | RECORD_ENDPOINTS | OWN_ACCOUNT_ACTIONS)
     actual = {rule.endpoint for rule in _rules(app)}
     assert sorted(actual - known) == [], "new endpoints: add them to PAGE_MATRIX or POST_ACTIONS in this file"
     assert sorted(known - actual) == [], "endpoints gone: remove them from PAGE_MATRIX or POST_ACTIONS"
@@ -131,6 +133,8 @@ PAGE_MATRIX = [
     ("visits.state_history",    200,     200,         200,     200),
     ("visits.requests",         200,     200,         200,     200),
     ("visits.new_request",      200,     403,         403,     403),
+    ("notifications.index",     200,     200,         200,     200),
+    ("notifications.settings",  200,     200,         200,     200),
 ]
 
 PAGE_CASES = [

@@ -1,6 +1,6 @@
 """All tables, one module per area; importing this package registers them on the metadata."""
 
-from registry.models.audit import AuditEntry
+from registry.models.audit import AuditCheckpoint, AuditEntry, AuditHead
 from registry.models.exercise import (
     CalendarDetails,
     CalendarEntry,
@@ -9,7 +9,7 @@ from registry.models.exercise import (
     ExercisePhase,
 )
 from registry.models.inquiry import Inquiry
-from registry.models.outbox import OutboxMessage
+from registry.models.outbox import NotificationPreference, OutboxMessage
 from registry.models.setting import ProfileInForce
 from registry.models.state import MemberState, StatusPeriod
 from registry.models.submission import ReferenceCounter, Revision, Submission, SubmissionEvent
@@ -27,7 +27,9 @@ from registry.models.visit import (
 
 __all__ = [
     "Attachment",
+    "AuditCheckpoint",
     "AuditEntry",
+    "AuditHead",
     "CalendarDetails",
     "CalendarEntry",
     "ExerciseDetails",
@@ -36,6 +38,7 @@ __all__ = [
     "Inquiry",
     "LoginSession",
     "MemberState",
+    "NotificationPreference",
     "OutboxMessage",
     "ProfileInForce",
     "ReferenceCounter",

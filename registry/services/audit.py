@@ -1,4 +1,7 @@
-"""Writing the audit log. Entries join the caller's transaction: no change without its entry."""
+"""Writing the audit log. Entries join the caller's transaction: no change without its entry.
+
+The entry is numbered and hash-chained when the session flushes (registry/services/audit_chain.py).
+"""
 
 from datetime import date, datetime
 from enum import Enum
@@ -8,6 +11,7 @@ from flask import has_request_context, request
 
 from registry.db import db
 from registry.models import AuditEntry
+from registry.services import audit_chain
 
 REDACTED = "(changed)"
 SECRET_FIELDS = frozenset({"password_hash"})
@@ -56,9 +60,10 @@ def record(
         object_type=object_type,
         object_id=None if object_id is None else str(object_id)[:64],
         state_code=state_code,
-        changes=changes or None,
+        changes=audit_chain.normalise(changes) if changes else None,
         outcome=outcome,
         ip=request.remote_addr[:45] if has_request_context() and request.remote_addr else None,
     )
+    audit_chain.mark_order(entry)
     db.session.add(entry)
     return entry

@@ -71,6 +71,9 @@ def _hosts_request(user, request) -> bool:
 
 def _made_request(user, request) -> bool:
     return request is None or user.state_id == request.requesting_state_id
+def _own_account(user, target) -> bool:
+    """Only the user themselves reads their notifications and sets their preferences."""
+    return target is None or target.id == user.id
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ POLICY: dict[str, Rule] = {
     "visit.withdraw_request": Rule(frozenset({OFFICER}), _made_request),
     # audit trail
     "audit.view": Rule(frozenset({AUDITOR, ADMIN})),
+    # one's own notifications and notification preferences
+    "notifications.own": Rule(ALL_ROLES, _own_account),
 }
 
 

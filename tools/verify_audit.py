@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Verify an exported audit log of the SCO CBM Registry without the registry.
+
+    python3 verify_audit.py audit-log.jsonl --public-key audit_signing_key.pem.pub
+
+Needs only Python 3.11+ and the `cryptography` package. Recomputes every entry's hash,
+
+    hash = SHA-256("sco-cbm-registry/audit-entry/v1" NUL || bytes(prev_hash) || RFC 8785 JSON of the entry)
+
+checks that the sequence numbers are gapless, verifies every checkpoint's Ed25519 signature over
+(origin, seq, head hash, time) and that each checkpoint is a prefix of the chain. Prints OK, or the first bad
+sequence number and why, and exits 0 (intact), 1 (tampered) or 2 (unreadable file or key).
+
+Get the public key from the registry's operators by another channel than the export: the key inside the file only
+proves that the file is consistent with itself. Without --public-key the embedded key is used, with a warning.
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import sys
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+ENTRY_TAG = b"sco-cbm-registry/audit-entry/v1\x00"
+CHECKPOINT_TAG = b"sco-cbm-registry/audit-checkpoint/v1\x00"
+FORMAT = "sco-cbm-registry/audit-log/v1"
+GENESIS = "0" * 64
+HASHED_FIELDS = ("seq", "occurred_at", "actor_id", "actor_label", "actor_role", "action", "object_type",
+                 "object_id", "state_code", "changes", "outcome", "ip")
+
+
+def canonical(value) -> str:
+    """RFC 8785 JSON for strings, integers, booleans, null, arrays and objects (no floats in the log)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ",".join(canonical(item) for item in value) + "]"
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canonical(value[k]) for k in keys) + "}"
+    raise TypeError(f"{type(value).__name__} has no canonical form")
+
+
+def entry_hash(prev_hash: str, entry: dict) -> str:
+    document = {name: entry.get(name) for name in HASHED_FIELDS}
+    payload = canonical(document).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(ENTRY_TAG + bytes.fromhex(prev_hash) + payload).hexdigest()
+
+
+def signature_ok(key: Ed25519PublicKey, key_id: str, cp: dict) -> bool:
+    if cp.get("key_id") != key_id:
+        return False
+    message = CHECKPOINT_TAG + canonical({"origin": cp["origin"], "seq": cp["seq"], "hash": cp["head_hash"],
+                                          "time": cp["signed_at"]}).encode("utf-8")
+    try:
+        key.verify(base64.b64decode(cp["signature"], validate=True), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+class Result:
+    def __init__(self, ok, entries, checkpoints, first_bad_seq=None, message=""):
+        self.ok, self.entries, self.checkpoints = ok, entries, checkpoints
+        self.first_bad_seq, self.message = first_bad_seq, message
+
+    def lines(self) -> list[str]:
+        if self.ok:
+            return [f"OK: {self.entries} entries, chain intact; {self.checkpoints} checkpoint(s) verified"]
+        return [f"FAILED at seq {self.first_bad_seq}: {self.message}",
+                f"({self.entries} entries read, {self.checkpoints} checkpoint(s) verified before the failure)"]
+
+
+def verify(entries: list[dict], checkpoints: list[dict], key: Ed25519PublicKey) -> Result:
+    kid = hashlib.sha256(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)).hexdigest()
+    checkpoints = sorted(checkpoints, key=lambda c: (c["seq"], c["signed_at"]))
+    for cp in checkpoints:
+        if not signature_ok(key, kid, cp):
+            return Result(False, 0, 0, cp["seq"], f"checkpoint for seq {cp['seq']} ({cp['signed_at']}, file) has "
+                          "an invalid signature or was signed by another key")
+    pending = list(checkpoints)
+    good_checkpoint, expected, prev, n, verified = 0, 1, GENESIS, 0, 0
+    for row in entries:
+        n += 1
+        seq = row.get("seq")
+        if seq != expected:
+            if isinstance(seq, int) and seq > expected:
+                return Result(False, n - 1, verified, expected,
+                              f"entry {expected} is missing (the next entry is {seq})")
+            return Result(False, n - 1, verified, expected,
+                          f"entry out of order or duplicated: seq {seq} where {expected} was expected")
+        if row.get("prev_hash") != prev:
+            return Result(False, n - 1, verified, seq, "its previous-hash does not match the entry before it "
+                          "(entries deleted, inserted or swapped)")
+        try:
+            computed = entry_hash(prev, row)
+        except (TypeError, ValueError, AttributeError) as exc:
+            return Result(False, n - 1, verified, seq, f"the entry cannot be hashed: {exc}")
+        if computed != row.get("hash"):
+            return Result(False, n - 1, verified, seq, "its content does not match its hash (the entry was edited)")
+        while pending and pending[0]["seq"] == seq:
+            cp = pending.pop(0)
+            if cp["head_hash"] != computed:
+                return Result(False, n, verified, good_checkpoint + 1,
+                              f"the chain differs from the checkpoint signed at {cp['signed_at']} for seq "
+                              f"{cp['seq']}: an entry between {good_checkpoint + 1} and {cp['seq']} was changed "
+                              "and the chain recomputed after it")
+            verified += 1
+            good_checkpoint = cp["seq"]
+        prev, expected = computed, seq + 1
+    last = expected - 1
+    if pending:
+        cp = pending[0]
+        return Result(False, n, verified, last + 1,
+                      f"the log ends at seq {last} but a checkpoint signed at {cp['signed_at']} covers "
+                      f"{cp['seq']} entries: entries {last + 1} to {cp['seq']} were removed")
+    return Result(True, n, verified)
+
+
+def read_export(path: str) -> tuple[dict, list[dict], list[dict]]:
+    header, entries, checkpoints = None, [], []
+    with open(path, encoding="utf-8") as source:
+        for number, line in enumerate(source, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise ValueError(f"line {number} is not JSON: {exc}") from exc
+            kind = record.pop("type", None)
+            if kind == "header":
+                header = record
+            elif kind == "entry":
+                entries.append(record)
+            elif kind == "checkpoint":
+                checkpoints.append(record)
+            else:
+                raise ValueError(f"line {number} has an unknown type {kind!r}")
+    if header is None or header.get("format") != FORMAT:
+        raise ValueError(f"not an exported audit log of format {FORMAT}")
+    return header, entries, checkpoints
+
+
+def load_key(header: dict, path: str | None) -> tuple[Ed25519PublicKey, bool]:
+    if path:
+        with open(path, "rb") as source:
+            key = serialization.load_pem_public_key(source.read())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError(f"{path} is not an Ed25519 public key")
+        return key, True
+    return Ed25519PublicKey.from_public_bytes(base64.b64decode(header["public_key"])), False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Verify an exported audit log of the SCO CBM Registry.")
+    parser.add_argument("file", help="the exported JSON Lines file")
+    parser.add_argument("--public-key", help="the registry's Ed25519 public key (PEM), obtained separately")
+    args = parser.parse_args(argv)
+    try:
+        header, entries, checkpoints = read_export(args.file)
+        key, pinned = load_key(header, args.public_key)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"cannot verify: {exc}", file=sys.stderr)
+        return 2
+    if not pinned:
+        print("warning: using the public key inside the file; pass --public-key to check who signed it",
+              file=sys.stderr)
+    result = verify(entries, checkpoints, key)
+    if result.ok and not checkpoints:
+        print("warning: no checkpoint in the file: a cut-off tail or a recomputed chain would not show",
+              file=sys.stderr)
+    for line in result.lines():
+        print(line)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
