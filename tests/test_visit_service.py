@@ -467,3 +467,21 @@ def test_events_of_the_visit_are_on_its_timeline(people, ctx):
     actions = [e.action for e in db.session.scalars(
         select(SubmissionEvent).where(SubmissionEvent.submission_id == offer.id).order_by(SubmissionEvent.id))]
     assert actions == ["create", "submit", "accept", "invitations_sent", "answer", "answer", "held"]
+
+
+def test_invited_states_that_have_not_answered_are_reminded_once_per_window(people, ctx):
+    from registry.services import notifications
+
+    offer = vf.published_offer(people.kz.id, people.reviewer.id)
+    vf.answer(people.cn.id, offer)
+    due = vf.visit(offer).answer_by
+    assert notifications.remind(due - timedelta(days=40)) == 0  # not yet in a window
+    queued = notifications.remind(due - timedelta(days=6))
+    db.session.commit()
+    reminded = set(db.session.scalars(select(OutboxMessage.recipient_id)
+                                      .where(OutboxMessage.kind == "reminder.visit_answer")))
+    assert people.india.id in reminded and people.ru.id in reminded
+    assert people.cn.id not in reminded and people.cn_second.id not in reminded  # China answered
+    assert people.kz.id not in reminded and people.mn.id not in reminded
+    assert queued >= 2
+    assert notifications.remind(due - timedelta(days=5)) == 0  # the same window: not again

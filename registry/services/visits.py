@@ -728,3 +728,35 @@ def air_base_hints(today: date | None = None) -> list[dict]:
         select(MemberState).where(MemberState.id.in_(air_forces), ~exists(held_air_base)).order_by(MemberState.code)
     )
     return [{"state": state, "years": years, "since": since} for state in states]
+
+
+# --- reminders (flask --app app notifications remind, from cron) -------------------------------------------
+
+
+@notifications.reminder("visit_answers")
+def answer_reminders(today: date) -> list[notifications.Reminder]:
+    """Invited states that have not answered yet, in the windows before the date for answers."""
+    reminders = []
+    live = db.session.scalars(
+        select(Visit).join(Submission, Submission.id == Visit.submission_id)
+        .where(Visit.status.in_(LIVE), Submission.status.in_(PUBLISHED), Visit.answer_by >= today)
+        .options(selectinload(Visit.answers)).order_by(Visit.id)
+    )
+    for visit in live:
+        code = notifications.window((visit.answer_by - today).days)
+        if code is None:
+            continue
+        answered = {a.state_id for a in visit.answers}
+        reference = visit.submission.reference
+        for state_id in sorted(visit.invited_state_ids - answered):
+            officers = _officers([state_id])
+            if not officers:
+                continue
+            reminders.append(notifications.Reminder(
+                recipients=officers, kind="reminder.visit_answer",
+                subject=_("Visit %(ref)s: answer by %(date)s", ref=reference, date=visit.answer_by.isoformat()),
+                body=_("Your state is invited to visit %(ref)s and has not answered yet. Answers are due by "
+                       "%(date)s.", ref=reference, date=visit.answer_by.isoformat()),
+                dedupe_key=f"visit_answer:{visit.id}:{state_id}:{visit.answer_by.isoformat()}:{code}",
+                context={"reference": reference}))
+    return reminders
