@@ -90,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.core.routes import bp as core_bp
     from registry.exercises import bp as exercises_bp
     from registry.exercises import listing, routes  # noqa: F401 - they add their views to exercises_bp
+    from registry.exports.routes import bp as exports_bp
     from registry.notifications.routes import bp as notifications_bp
     from registry.profiles.routes import bp as profiles_bp
     from registry.records_ui.routes import bp as records_bp
@@ -110,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp)
     app.register_blueprint(profiles_bp)
     app.register_blueprint(visits_bp)
+    app.register_blueprint(exports_bp)
     app.register_blueprint(notifications_bp)
 
 

@@ -10,7 +10,7 @@ from tests.conftest import audit_actions, csrf_token, fetch, login
 
 PUBLIC_ENDPOINTS = {"auth.login", "core.health"}
 DUMMY_ARGS = {"user_id": 1, "code": "KZ", "reference": "EXN-2000-0001", "action": "comment", "year": 2027,
-              "inquiry_id": 1, "kind": "report", "number": 1}
+              "inquiry_id": 1, "kind": "report", "number": 1, "dataset": "states", "fmt": "csv"}
 # Endpoints whose access depends on the record itself (its state, status and visibility): the workflow table
 # and the scoping helper decide, and tests/test_record_access.py holds their role x record matrix.
 RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercises.edit", "exercises.ask_inquiry",
@@ -127,6 +127,8 @@ PAGE_MATRIX = [
     ("calendars.index",         200,     200,         200,     200),
     ("calendars.new",           200,     200,         403,     403),
     ("profiles.index",          200,     200,         200,     200),
+    ("exports.index",           200,     200,         200,     200),
+    ("exports.download",        200,     200,         200,     403),
     ("visits.index",            200,     200,         200,     200),
     ("visits.new",              200,     200,         403,     403),
     ("visits.awaiting",         200,     403,         403,     403),
@@ -170,6 +172,8 @@ def test_page_matrix(app, client, login_as, other_user, endpoint, role, expected
         assert denied == []
     if expected == 200 and response.mimetype == "text/calendar":
         assert html.startswith("BEGIN:VCALENDAR")  # the feed itself, not the login form
+    elif expected == 200 and response.mimetype == "text/csv":
+        assert html.startswith("code,iso3,")  # the export itself
     elif expected == 200:
         assert "Sign out" in html  # the page itself, not the login form
     if expected == 302:

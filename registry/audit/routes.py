@@ -48,9 +48,10 @@ def field_changes(changes) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _query(form: AuditFilterForm, before: int | None):
-    stmt = visible(current_user, AuditEntry).order_by(AuditEntry.seq.desc()).limit(PAGE_SIZE + 1)
-    data = form.data
+def filtered_entries(user, data: dict):
+    """The entries `user` may read that match the filters (a validated AuditFilterForm's data), newest first.
+    The page and the export both read through this."""
+    stmt = visible(user, AuditEntry).order_by(AuditEntry.seq.desc())
     if data["actor"]:
         stmt = stmt.where(func.lower(AuditEntry.actor_label).contains(data["actor"].lower(), autoescape=True))
     if data["action"]:
@@ -66,6 +67,11 @@ def _query(form: AuditFilterForm, before: int | None):
         stmt = stmt.where(AuditEntry.occurred_at < end)
     if data["outcome"]:
         stmt = stmt.where(AuditEntry.outcome == data["outcome"])
+    return stmt
+
+
+def _query(form: AuditFilterForm, before: int | None):
+    stmt = filtered_entries(current_user, form.data).limit(PAGE_SIZE + 1)
     if before:
         stmt = stmt.where(AuditEntry.seq < before)
     return stmt

@@ -108,18 +108,18 @@ def _calendar_rows(year: int | None, state: MemberState | None) -> list[tuple[Su
     return [(row[0], row[1], row[2]) for row in db.session.execute(stmt)]
 
 
-def _parse_filters(states: list[MemberState]) -> tuple[int | None, MemberState | None, list[str]]:
+def parse_filters(args, states: list[MemberState]) -> tuple[int | None, MemberState | None, list[str]]:
     """The year and state asked for; a value that is not one is ignored with a message, never an error page."""
     problems = []
     year = None
-    text = (request.args.get("year") or "").strip()
+    text = (args.get("year") or "").strip()
     if text:
         if YEAR_TEXT.fullmatch(text) and svc.MIN_YEAR <= int(text) <= svc.MAX_YEAR:
             year = int(text)
         else:
             problems.append(_("Enter a year from %(a)d to %(b)d.", a=svc.MIN_YEAR, b=svc.MAX_YEAR))
     state = None
-    code = (request.args.get("state") or "").strip()
+    code = (args.get("state") or "").strip()
     if code:
         by_code = {s.code: s for s in states}
         state = by_code.get(code.upper()) if STATE_CODE.fullmatch(code) else None
@@ -175,7 +175,7 @@ def _overview(year: int, states: list[MemberState]) -> dict:
 def index():
     """The calendars this user may see, in the version they read; for the Secretariat who has filed."""
     states = filing.all_states()
-    year, state, problems = _parse_filters(states)
+    year, state, problems = parse_filters(request.args, states)
     rows = _calendar_rows(year, state)
     truncated = len(rows) > LIST_LIMIT
     today = utcnow().date()

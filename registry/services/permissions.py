@@ -112,6 +112,8 @@ POLICY: dict[str, Rule] = {
     "visit.request": Rule(frozenset({OFFICER}), _asks_another_state),
     "visit.decide_request": Rule(frozenset({OFFICER}), _hosts_request),
     "visit.withdraw_request": Rule(frozenset({OFFICER}), _made_request),
+    # exports of what a list shows (scoped like the list); the audit log's export needs "audit.view"
+    "export.records": Rule(frozenset({OFFICER, SECRETARIAT, AUDITOR})),
     # audit trail
     "audit.view": Rule(frozenset({AUDITOR, ADMIN})),
     # one's own notifications and notification preferences

@@ -85,6 +85,13 @@ def _rows_stmt(user):
 
 
 def visit_rows(user, filters: dict) -> tuple[list[tuple[Submission, VisitDetails, Visit]], bool]:
+    stmt = filtered_stmt(user, filters)
+    rows = [(row[0], row[1], row[2]) for row in db.session.execute(stmt.limit(LIST_LIMIT + 1))]
+    return rows[:LIST_LIMIT], len(rows) > LIST_LIMIT
+
+
+def filtered_stmt(user, filters: dict):
+    """(Submission, VisitDetails, Visit) rows the user may see, filtered and ordered as the list shows them."""
     today = utcnow().date()
     stmt = _rows_stmt(user)
     if filters.get("host"):
@@ -108,8 +115,7 @@ def visit_rows(user, filters: dict) -> tuple[list[tuple[Submission, VisitDetails
         if when == "past":
             stmt = stmt.where(Visit.end_date < today)
         stmt = stmt.order_by(Visit.start_date.desc().nulls_first(), Submission.id.desc())
-    rows = [(row[0], row[1], row[2]) for row in db.session.execute(stmt.limit(LIST_LIMIT + 1))]
-    return rows[:LIST_LIMIT], len(rows) > LIST_LIMIT
+    return stmt
 
 
 def visited_by(user, state: MemberState) -> list[tuple[Submission, VisitDetails, Visit]]:

@@ -1,0 +1,103 @@
+"""Exports: one dataset (what a list shows, with its filters and scoping) written in one format.
+
+The file is written completely before anything is offered (to a temporary file by the web route, to a file that
+is renamed into place by the CLI), so an export is never a half file with a success status. Each export is an
+audit entry: who, which dataset, the exact filters, the row count and the SHA-256 of the file.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from registry.exports.datasets import DATASETS
+from registry.exports.writers import FORMATS
+from registry.i18n import _
+from registry.services import audit
+from registry.services.errors import NotFound, ValidationFailed
+from registry.services.permissions import can, require
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    dataset: str
+    format: str
+    rows: int
+    size: int
+    sha256: str
+    filters: dict
+
+
+class _Digest:
+    """A write-only file that passes bytes on and keeps their SHA-256 and count."""
+
+    def __init__(self, target: BinaryIO):
+        self.target, self.hash, self.size = target, hashlib.sha256(), 0
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        self.hash.update(data)
+        self.size += len(data)
+        return self.target.write(data)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    # openpyxl and io.TextIOWrapper look for these on the file they are given.
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return False
+
+    def seekable(self) -> bool:
+        return False
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+
+def plain_filters(filters: dict) -> dict:
+    """The filters as strings and lists of strings: what the audit entry and a bundle's record keep."""
+    return {key: [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
+            for key, value in sorted(filters.items())}
+
+
+def datasets_for(user) -> list:
+    return [d for d in DATASETS.values() if can(user, d.permission)]
+
+
+def prepare(actor, dataset: str, fmt: str, args):
+    """Check the permission, the format and the filters; returns the prepared dataset (not yet written)."""
+    if dataset not in DATASETS:
+        raise NotFound(dataset)
+    require(actor, DATASETS[dataset].permission)
+    if fmt not in FORMATS:
+        raise ValidationFailed({"format": [_("Choose CSV, JSON, JSON Lines or XLSX.")]})
+    prepared = DATASETS[dataset].prepare(actor, args)
+    if prepared.problems:
+        raise ValidationFailed({"filters": prepared.problems})
+    return prepared
+
+
+def write(actor, dataset: str, fmt: str, prepared, out: BinaryIO) -> ExportResult:
+    """Write the whole file to `out`, then record the export in the audit log (in the caller's transaction)."""
+    writer = FORMATS[fmt][0]
+    if fmt == "xlsx":  # openpyxl writes a zip, which needs a seekable file: hash it once it is complete
+        rows = writer(prepared.columns, prepared.rows(), out)
+        out.seek(0)
+        digest, size = hashlib.sha256(), 0
+        for block in iter(lambda: out.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+        sha256 = digest.hexdigest()
+    else:
+        tee = _Digest(out)
+        rows = writer(prepared.columns, prepared.rows(), tee)
+        sha256, size = tee.hash.hexdigest(), tee.size
+    result = ExportResult(dataset, fmt, rows, size, sha256, dict(prepared.filters))
+    audit.record("export.create", actor=actor, object_type="export", object_id=dataset,
+                 changes={"dataset": [None, dataset], "format": [None, fmt],
+                          "filters": [None, plain_filters(prepared.filters)],
+                          "rows": [None, rows], "bytes": [None, size], "sha256": [None, sha256]})
+    return result
