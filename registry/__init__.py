@@ -50,6 +50,7 @@ def _register_record_types() -> None:
     """Importing these registers their adapters with the shared workflow (registry/records.py)."""
     import registry.services.calendars  # noqa: F401
     import registry.services.exercises  # noqa: F401
+    import registry.services.structures  # noqa: F401
 
 
 def _init_login(app: Flask) -> None:

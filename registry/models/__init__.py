@@ -12,6 +12,7 @@ from registry.models.inquiry import Inquiry
 from registry.models.outbox import OutboxMessage
 from registry.models.setting import ProfileInForce
 from registry.models.state import MemberState, StatusPeriod
+from registry.models.structure import StructureDetails, StructureHolder, StructurePosition, StructureUnit
 from registry.models.submission import ReferenceCounter, Revision, Submission, SubmissionEvent
 from registry.models.user import LoginSession, User
 
@@ -30,6 +31,10 @@ __all__ = [
     "ReferenceCounter",
     "Revision",
     "StatusPeriod",
+    "StructureDetails",
+    "StructureHolder",
+    "StructurePosition",
+    "StructureUnit",
     "Submission",
     "SubmissionEvent",
     "User",
