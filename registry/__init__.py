@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.records_ui.routes import bp as records_bp
     from registry.review.routes import bp as review_bp
     from registry.states.routes import bp as states_bp
+    from registry.structures.routes import bp as structures_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
@@ -100,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendars_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(profiles_bp)
+    app.register_blueprint(structures_bp)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -82,6 +82,8 @@ POLICY: dict[str, Rule] = {
     "inquiry.overdue_list": Rule(frozenset({SECRETARIAT, AUDITOR})),
     # audit trail
     "audit.view": Rule(frozenset({AUDITOR, ADMIN})),
+    # defence-ministry structures: every member state's current chart side by side
+    "structure.overview": Rule(frozenset({SECRETARIAT, AUDITOR})),
 }
 
 
