@@ -151,11 +151,9 @@ class _Rows:
         message = control_character_message(value)
         if message:
             self.add(n, column, message)
-            return ""
-        if len(value) > max_length:
+        elif len(value) > max_length:
             self.add(n, column, _("At most %(n)d characters.", n=max_length))
-            return ""
-        return value
+        return value  # kept as read, so that one problem is reported once (nothing is stored when there is one)
 
     def key(self, n: int, cells: dict[str, str], column: str, required: bool = True) -> str | None:
         value = cells.get(column, "")
@@ -270,7 +268,7 @@ def parse(content: bytes, filename: str, as_of: date) -> Parsed:
             pending_holders.append((n, {"position": position, "name_ru": names["name_ru"],
                                         "name_zh": names["name_zh"], "name_latin": names["name_latin"],
                                         "name_native": names["name_native"], "rank": rank, "appointed_on": appointed,
-                                        "left_on": left if not (appointed and left and left < appointed) else None}))
+                                        "left_on": left}))
 
     for unit in parsed.units:
         if unit["parent"] and unit["parent"] not in unit_rows:
