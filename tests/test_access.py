@@ -10,11 +10,12 @@ from tests.conftest import audit_actions, csrf_token, fetch, login
 
 PUBLIC_ENDPOINTS = {"auth.login", "core.health"}
 DUMMY_ARGS = {"user_id": 1, "code": "KZ", "reference": "EXN-2000-0001", "action": "comment", "year": 2027,
-              "inquiry_id": 1}
+              "inquiry_id": 1, "key": "U1"}
 # Endpoints whose access depends on the record itself (its state, status and visibility): the workflow table
 # and the scoping helper decide, and tests/test_record_access.py holds their role x record matrix.
 RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercises.edit", "exercises.ask_inquiry",
-                    "exercises.answer_inquiry", "calendars.detail", "calendars.edit"}
+                    "exercises.answer_inquiry", "calendars.detail", "calendars.edit", "structures.detail",
+                    "structures.edit", "structures.add_unit", "structures.unit", "structures.import_file"}
 ROLES = ("officer", "secretariat", "auditor", "admin")
 
 
@@ -120,6 +121,11 @@ PAGE_MATRIX = [
     ("calendars.index",         200,     200,         200,     200),
     ("calendars.new",           200,     200,         403,     403),
     ("profiles.index",          200,     200,         200,     200),
+    ("structures.index",        200,     200,         200,     200),
+    ("structures.new",          200,     200,         403,     403),
+    ("structures.template",     200,     200,         200,     200),
+    ("structures.compare_page", 200,     200,         200,     200),
+    ("structures.overview",     403,     200,         200,     403),
 ]
 
 PAGE_CASES = [
@@ -155,6 +161,8 @@ def test_page_matrix(app, client, login_as, other_user, endpoint, role, expected
         assert denied == []
     if expected == 200 and response.mimetype == "text/calendar":
         assert html.startswith("BEGIN:VCALENDAR")  # the feed itself, not the login form
+    elif expected == 200 and response.mimetype == "text/csv":
+        assert html.lstrip("\ufeff").startswith("type,key,parent")  # the import template, not the login form
     elif expected == 200:
         assert "Sign out" in html  # the page itself, not the login form
     if expected == 302:
