@@ -5,7 +5,7 @@ import pytest
 
 from registry.db import db
 from registry.enums import RecordType
-from registry.models import AuditEntry
+from registry.models import AuditEntry, StructureHolder
 from registry.records import adapter_for
 from registry.services import structures as svc
 from registry.services import submissions as workflow
@@ -137,3 +137,27 @@ def test_next_years_disclosure_copies_the_last_accepted_one_and_records_where_fr
                                                               AuditEntry.action == "structure.save_draft"))
         assert entry.changes["copied_from"] == [None, first.reference]
         db.session.commit()
+
+
+def test_a_post_moves_to_another_unit_with_its_holders_and_a_removed_post_takes_them_along(app, officer):
+    with app.app_context():
+        actor = user(officer)
+        submission = _kyrgyz_draft(actor)
+        svc.update_position(actor, submission, "ICC", svc.PositionInput(kind="cooperation_contact",
+                                                                        title_en="Cooperation contact",
+                                                                        title_ru="Контакт"), unit_key="GS")
+        db.session.expire_all()
+        snapshot = svc.snapshot_details(svc.details_of(submission.current_revision))
+        units = {u["key"]: u for u in snapshot["units"]}
+        assert [p["key"] for p in units["ICD"]["positions"]] == []
+        moved = next(p for p in units["GS"]["positions"] if p["key"] == "ICC")
+        assert moved["title_en"] == "Cooperation contact" and moved["holders"][0]["name_latin"] == "Toktogulov Marat"
+        svc.remove_position(actor, submission, "ICC")
+        db.session.expire_all()
+        snapshot = svc.snapshot_details(svc.details_of(submission.current_revision))
+        assert "ICC" not in {p["key"] for u in snapshot["units"] for p in u["positions"]}
+        assert db.session.scalar(db.select(db.func.count()).select_from(StructureHolder)) == 3
+        actions = list(db.session.scalars(db.select(AuditEntry.action).where(
+            AuditEntry.object_id == submission.reference).order_by(AuditEntry.id)))
+        assert actions[-2:] == ["structure.update_position", "structure.remove_position"]
+        db.session.rollback()
