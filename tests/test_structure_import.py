@@ -2,6 +2,7 @@
 nothing stored unless the whole file is valid, and uploads checked by content (not by name)."""
 
 import io
+import zipfile
 from datetime import date
 
 import pytest
@@ -112,6 +113,30 @@ def test_the_header_must_name_the_template_columns():
 ])
 def test_bad_uploads_are_refused_with_a_clear_message(content, filename, message):
     assert problems_of(content, filename) == [message]
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("files", [
+    {"a.txt": b"x"},
+    {"[Content_Types].xml": b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'},
+    {"[Content_Types].xml": b"garbage<"},
+], ids=["no-content-types", "no-workbook", "broken-xml"])
+def test_a_zip_that_is_not_a_workbook_is_refused(files):
+    assert problems_of(_zip(files), "s.xlsx") == [
+        "The file: The file is neither an XLSX workbook nor a CSV file in UTF-8."]
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked():
+    bomb = _zip({"xl/sharedStrings.xml": b"\0" * (imp.MAX_UNPACKED_BYTES + 1)})
+    assert len(bomb) < imp.MAX_BYTES
+    assert problems_of(bomb, "s.xlsx") == ["The file: The workbook is too large once unpacked."]
 
 
 def test_a_csv_file_named_xlsx_is_read_by_its_content():

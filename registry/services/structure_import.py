@@ -16,6 +16,7 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
 
 from registry.enums import PositionKind, UnitKind
 from registry.i18n import _
@@ -25,6 +26,7 @@ from registry.services.structures import KEY_PATTERN, MAX_UNITS, cycle_keys
 from registry.services.validation import control_character_message
 
 MAX_BYTES = 2 * 1024 * 1024
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 20_000
 MAX_PROBLEMS = 200  # beyond this the list stops: the file needs fixing as a whole
 COLUMNS = ("type", "key", "parent", "kind", "name_ru", "name_zh", "name_latin", "name_native", "hq_location",
@@ -106,20 +108,28 @@ def read_rows(content: bytes) -> list[list[Any]]:
 
 
 def _xlsx_rows(content: bytes) -> list[list[Any]]:
+    not_a_workbook = _("The file is neither an XLSX workbook nor a CSV file in UTF-8.")
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        _refuse(not_a_workbook)
+    if unpacked > MAX_UNPACKED_BYTES:  # a small file that unpacks to gigabytes (a "zip bomb")
+        _refuse(_("The workbook is too large once unpacked."))
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
-        _refuse(_("The file is neither an XLSX workbook nor a CSV file in UTF-8."))
-    try:
-        sheet = book.worksheets[0]
-        rows = []
-        for row in sheet.iter_rows(values_only=True):
-            rows.append(list(row))
-            if len(rows) > MAX_ROWS + 1:
-                break
-        return rows
-    finally:
-        book.close()
+        try:
+            rows = []
+            for row in book.worksheets[0].iter_rows(values_only=True):
+                rows.append(list(row))
+                if len(rows) > MAX_ROWS + 1:
+                    break
+            return rows
+        finally:
+            book.close()
+    except (zipfile.BadZipFile, KeyError, IndexError, ValueError, TypeError, OSError, SyntaxError,
+            InvalidFileException):  # SyntaxError: broken XML inside the zip (ElementTree's ParseError)
+        _refuse(not_a_workbook)
 
 
 # --- checking the rows --------------------------------------------------------------------------------------
