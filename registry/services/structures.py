@@ -41,6 +41,7 @@ MIN_YEAR, MAX_YEAR = 1990, 2100
 MAX_UNITS = 5000  # a ministry's senior structure is a few hundred units at most
 KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}", re.ASCII)
 GONE = (SubmissionStatus.DELETED, SubmissionStatus.WITHDRAWN, SubmissionStatus.CANCELLED)
+HOLDER_FIELDS = ("name_native", "name_ru", "name_zh", "name_latin", "rank", "appointed_on", "left_on")
 
 
 @dataclass
@@ -290,9 +291,6 @@ def _delete_tree(details: StructureDetails) -> None:
     db.session.expire(details, ["units"])
 
 
-HOLDER_FIELDS = ("name_native", "name_ru", "name_zh", "name_latin", "rank", "appointed_on", "left_on")
-
-
 def create_structure(actor, state: MemberState, year, *, visibility="members", language="ru", source_document=None,
                      idempotency_key=None) -> Submission:
     """A new draft disclosure as of 1 January of `year`, starting as a copy of the state's last accepted one."""
@@ -485,10 +483,10 @@ def update_unit(actor, submission: Submission, key: str, data: UnitInput, *, exp
     details = _begin(actor, submission, expected_lock)
     unit = _unit(details, key)
     cleaned = _clean_unit(data)
-    before = {name: audit._plain(getattr(unit, name)) for name in cleaned}
+    before = audit.snapshot(unit, list(cleaned))
     for name, value in cleaned.items():
         setattr(unit, name, value)
-    after = {name: audit._plain(getattr(unit, name)) for name in cleaned}
+    after = audit.snapshot(unit, list(cleaned))
     _finish(actor, submission, "update_unit", {"unit": [key, key], **audit.diff(before, after)})
     return unit
 
@@ -542,7 +540,7 @@ def update_position(actor, submission: Submission, key: str, data: PositionInput
     details = _begin(actor, submission, expected_lock)
     position = _position(details, key)
     cleaned = _clean_position(data)
-    before = {name: audit._plain(getattr(position, name)) for name in cleaned} | {"unit": position.unit.key}
+    before = audit.snapshot(position, list(cleaned)) | {"unit": position.unit.key}
     if unit_key and unit_key != position.unit.key:
         target = next((u for u in details.units if u.key == unit_key), None)
         if target is None:
@@ -552,7 +550,7 @@ def update_position(actor, submission: Submission, key: str, data: PositionInput
         position.details_id = details.id
     for name, value in cleaned.items():
         setattr(position, name, value)
-    after = {name: audit._plain(getattr(position, name)) for name in cleaned} | {"unit": position.unit.key}
+    after = audit.snapshot(position, list(cleaned)) | {"unit": position.unit.key}
     _finish(actor, submission, "update_position", {"position": [key, key], **audit.diff(before, after)})
     return position
 
