@@ -142,6 +142,11 @@ def main() -> None:
         compare, response = timed(get(officer, "/structures/compare/KG"), args.repeat)
         assert "Unit moved: Directorate 100" in response.get_data(as_text=True)
         overview, _ = timed(get(reviewer, "/structures/overview"), args.repeat)
+        third = open_disclosure(2029)  # a draft copy of the accepted 2028 disclosure, for the editing pages
+        edit, response = timed(get(officer, f"/structures/{third}/edit"), args.repeat)
+        assert response.get_data(as_text=True).count(f"/structures/{third}/units/") >= args.units
+        unit_page, response = timed(get(officer, f"/structures/{third}/units/U10"), args.repeat)
+        assert response.status_code == 200
 
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         print(f"backend: {backend}; {args.units} units, {args.units} posts, {args.units} holders; "
@@ -154,6 +159,8 @@ def main() -> None:
             (f"chart page, {args.units} units", chart),
             ("comparison page, 2 x 2,000 units", compare),
             ("Secretariat side-by-side (1 state filed)", overview),
+            (f"edit page of a draft (tree of {args.units} links)", edit),
+            ("unit page (its forms, selects of every unit)", unit_page),
         ]:
             print(f"{label:44} {seconds:9.3f} {seconds / bare:9.0f} {seconds / small:13.1f}")
         print(f"chart page HTML: {len(html) / 1024:.0f} KiB")

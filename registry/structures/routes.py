@@ -18,7 +18,6 @@ from registry.enums import PositionKind, RecordType, Role, StateStatus, UnitKind
 from registry.forms import ISO_DATE
 from registry.i18n import _
 from registry.models import MemberState, Revision, Submission
-from registry.records import adapter_for
 from registry.records_ui import filing
 from registry.records_ui.routes import (
     REFERENCE_PATTERN,
@@ -105,10 +104,8 @@ def _as_date(text):
     return text
 
 
-def _unit_options(details, exclude: set[str], locale: str) -> list[tuple[str, str]]:
+def _unit_options(chart: dict, exclude: set[str]) -> list[tuple[str, str]]:
     """(key, indented label) of the units, in chart order, for a "place under" select."""
-    snapshot = svc.snapshot_details(details)
-    chart = chart_of(snapshot, locale)
     options: list[tuple[str, str]] = []
 
     def walk(units, depth):
@@ -216,15 +213,14 @@ def new():
 
 
 def _render_edit(submission, details, form, status=200, conflict=None):
-    revision = submission.current_revision
     snapshot = svc.snapshot_details(details)
-    locale = filing.reader_locale()
-    findings = adapter_for(RecordType.STRUCTURE).check(submission, revision)
+    chart = chart_of(snapshot, filing.reader_locale())
     return render_template(
-        "structures/edit.html", submission=submission, details=details, form=form, chart=chart_of(snapshot, locale),
-        findings=findings, show_findings=request.args.get("check") == "1", conflict=conflict,
+        "structures/edit.html", submission=submission, details=details, form=form, chart=chart,
+        # The same check the workflow runs on submit (StructureAdapter.check), on the snapshot already taken.
+        findings=svc.check_snapshot(snapshot), show_findings=request.args.get("check") == "1", conflict=conflict,
         add_form=TreeEditForm(formdata=None, lock_version=submission.lock_version),
-        unit_options=_unit_options(details, set(), locale), unit_kinds=UnitKind,
+        unit_options=_unit_options(chart, set()), unit_kinds=UnitKind,
     ), status
 
 
@@ -384,13 +380,13 @@ def unit(reference: str, key: str):
             return redirect(url_for("structures.unit", reference=reference, key=key))
         details = svc.details_of(submission.current_revision)
         current = next((u for u in details.units if u.key == key), current)
-    locale = filing.reader_locale()
+    chart = chart_of(svc.snapshot_details(details), filing.reader_locale())
     below = svc.descendants(details, key)
     parent = next((u for u in details.units if u.key == current.parent_key), None)
     return render_template(
         "structures/unit.html", submission=submission, unit=current, parent=parent, failed=failed,
         token_form=TreeEditForm(formdata=None, lock_version=submission.lock_version),
-        move_options=_unit_options(details, below | {key}, locale), all_units=_unit_options(details, set(), locale),
+        move_options=_unit_options(chart, below | {key}), all_units=_unit_options(chart, set()),
         children=[u for u in details.units if u.parent_key == key], below=len(below),
         unit_kinds=UnitKind, position_kinds=PositionKind,
     ), (200 if failed is None else 422)
