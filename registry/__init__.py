@@ -54,6 +54,7 @@ def _register_record_types() -> None:
     """Importing these registers their adapters with the shared workflow (registry/records.py)."""
     import registry.services.calendars  # noqa: F401
     import registry.services.exercises  # noqa: F401
+    import registry.services.structures  # noqa: F401
     import registry.services.visit_papers  # noqa: F401
     import registry.services.visits  # noqa: F401
 
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.records_ui.routes import bp as records_bp
     from registry.review.routes import bp as review_bp
     from registry.states.routes import bp as states_bp
+    from registry.structures.routes import bp as structures_bp
     from registry.visits import papers, requests  # noqa: F401 - they add their views to visits_bp
     from registry.visits import routes as visit_routes  # noqa: F401
     from registry.visits.blueprint import bp as visits_bp
@@ -113,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(visits_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(structures_bp)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from registry.db import db, utcnow
 from registry.enums import RecordType
 from registry.models import MemberState, Submission, User
-from registry.services import calendars, exercises
+from registry.services import calendars, exercises, structure_import, structures
 from registry.services import submissions as workflow
 from registry.services.exercises import ExerciseInput, ParticipantInput, PhaseInput
 
@@ -132,4 +132,37 @@ def load_demo_records() -> int:
     workflow.submit(officer_kg, record)
     workflow.accept(reviewer, record)
     created += 1
+
+    # Kyrgyzstan's accepted defence-ministry structure as of 1 January this year.
+    record = structures.create_structure(officer_kg, states["KG"], today.year, visibility="public")
+    structures.replace_tree(officer_kg, record, structure_import.parse(
+        _demo_structure_csv(today.year - 2), "demo-structure.csv", structures.as_of_for(today.year)),
+        filename="demo-structure.csv")
+    workflow.submit(officer_kg, record)
+    workflow.accept(reviewer, record)
+    created += 1
     return created
+
+
+def _demo_structure_csv(year: int) -> bytes:
+    """A small chart with invented holders (the demo names no real person)."""
+    rows = [
+        ",".join(structure_import.COLUMNS),
+        "ministry,,,,Министерство обороны Кыргызской Республики,吉尔吉斯共和国国防部,"
+        "Ministry of Defence of the Kyrgyz Republic,Кыргыз Республикасынын Коргоо министрлиги,,,,",
+        "unit,MOD,,ministry,Министерство обороны,国防部,Ministry of Defence,,Bishkek,,,",
+        "position,MIN,MOD,minister,Министр обороны,国防部长,Minister of Defence,,,,,",
+        f"holder,,MIN,,Демо Министр,演示部长,Demo Minister,,,Lieutenant General,{year}-02-01,",
+        "position,DEP,MOD,deputy,Заместитель министра,副部长,Deputy Minister,,,,,",
+        f"holder,,DEP,,Демо Заместитель,,Demo Deputy,,,Major General,{year}-06-01,",
+        "unit,GS,MOD,general_staff,Генеральный штаб,总参谋部,General Staff,,Bishkek,,,",
+        "position,CGS,GS,chief_of_general_staff,Начальник Генерального штаба,总参谋长,Chief of the General Staff,,,,,",
+        f"holder,,CGS,,Демо Начальник,,Demo Chief,,,Major General,{year}-03-15,",
+        "unit,SW,GS,military_district,Юго-Западное региональное командование,西南地区司令部,"
+        "South-Western Regional Command,,Osh,,,",
+        "unit,ICD,MOD,directorate,Управление международного военного сотрудничества,国际军事合作局,"
+        "International Military Cooperation Directorate,,Bishkek,,,",
+        "position,ICC,ICD,cooperation_contact,Начальник управления,局长,Head of the directorate,,,,,",
+        f"holder,,ICC,,Демо Контакт,,Demo Contact,,,Colonel,{year}-09-01,",
+    ]
+    return ("\n".join(rows) + "\n").encode()

@@ -331,3 +331,53 @@ class VisitRequestStatus(LabelledEnum):
     @classmethod
     def _badges(cls):
         return {cls.OPEN: "blue", cls.ACCEPTED: "green", cls.DECLINED: "neutral", cls.WITHDRAWN: "neutral"}
+
+
+class UnitKind(LabelledEnum):
+    """Kinds of unit in a defence ministry's organisation chart."""
+
+    MINISTRY = "ministry"
+    GENERAL_STAFF = "general_staff"
+    SERVICE = "service"
+    MILITARY_DISTRICT = "military_district"
+    DIRECTORATE = "directorate"
+    BORDER_TROOPS = "border_troops"
+    OTHER = "other"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.MINISTRY: _l("Ministry"),
+            cls.GENERAL_STAFF: _l("General staff"),
+            cls.SERVICE: _l("Service (branch of the armed forces)"),
+            cls.MILITARY_DISTRICT: _l("Military district"),
+            cls.DIRECTORATE: _l("Directorate"),
+            cls.BORDER_TROOPS: _l("Border troops"),
+            cls.OTHER: _l("Other unit"),
+        }
+
+
+class PositionKind(LabelledEnum):
+    """Senior official posts disclosed in a structure disclosure."""
+
+    MINISTER = "minister"
+    FIRST_DEPUTY = "first_deputy"
+    DEPUTY = "deputy"
+    CHIEF_OF_GENERAL_STAFF = "chief_of_general_staff"
+    SERVICE_COMMANDER = "service_commander"
+    HEAD_OF_DIRECTORATE = "head_of_directorate"
+    COOPERATION_CONTACT = "cooperation_contact"
+    OTHER = "other"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.MINISTER: _l("Minister"),
+            cls.FIRST_DEPUTY: _l("First deputy minister"),
+            cls.DEPUTY: _l("Deputy minister"),
+            cls.CHIEF_OF_GENERAL_STAFF: _l("Chief of the general staff"),
+            cls.SERVICE_COMMANDER: _l("Service commander"),
+            cls.HEAD_OF_DIRECTORATE: _l("Head of directorate"),
+            cls.COOPERATION_CONTACT: _l("International-cooperation contact"),
+            cls.OTHER: _l("Other post"),
+        }

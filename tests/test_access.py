@@ -10,7 +10,7 @@ from tests.conftest import audit_actions, csrf_token, fetch, login
 
 PUBLIC_ENDPOINTS = {"auth.login", "core.health"}
 DUMMY_ARGS = {"user_id": 1, "code": "KZ", "reference": "EXN-2000-0001", "action": "comment", "year": 2027,
-              "inquiry_id": 1, "kind": "report", "number": 1, "dataset": "states", "fmt": "csv"}
+              "inquiry_id": 1, "kind": "report", "number": 1, "dataset": "states", "fmt": "csv", "key": "U1"}
 # Endpoints whose access depends on the record itself (its state, status and visibility): the workflow table
 # and the scoping helper decide, and tests/test_record_access.py holds their role x record matrix.
 RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercises.edit", "exercises.ask_inquiry",
@@ -19,7 +19,10 @@ RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercise
                     "visits.detail", "visits.edit", "visits.answer", "visits.postpone", "visits.cancel",
                     "visits.held", "visits.start_paper", "visits.paper_detail", "visits.paper_edit",
                     "visits.paper_document", "visits.request_detail", "visits.decide_request",
-                    "visits.withdraw_request"}
+                    "visits.withdraw_request",
+                    # structure disclosures: tests/test_structure_*.py
+                    "structures.detail", "structures.edit", "structures.add_unit", "structures.unit",
+                    "structures.import_file"}
 ROLES = ("officer", "secretariat", "auditor", "admin")
 # Actions every signed-in user may take on their own account; tests/test_notifications.py tests them.
 OWN_ACCOUNT_ACTIONS = {"notifications.mark_read"}
@@ -137,6 +140,11 @@ PAGE_MATRIX = [
     ("visits.new_request",      200,     403,         403,     403),
     ("notifications.index",     200,     200,         200,     200),
     ("notifications.settings",  200,     200,         200,     200),
+    ("structures.index",        200,     200,         200,     200),
+    ("structures.new",          200,     200,         403,     403),
+    ("structures.template",     200,     200,         200,     200),
+    ("structures.compare_page", 200,     200,         200,     200),
+    ("structures.overview",     403,     200,         200,     403),
 ]
 
 PAGE_CASES = [
@@ -173,7 +181,8 @@ def test_page_matrix(app, client, login_as, other_user, endpoint, role, expected
     if expected == 200 and response.mimetype == "text/calendar":
         assert html.startswith("BEGIN:VCALENDAR")  # the feed itself, not the login form
     elif expected == 200 and response.mimetype == "text/csv":
-        assert html.startswith("code,iso3,")  # the export itself
+        # the export itself, or the structure import template: not the login form
+        assert html.startswith("code,iso3,") or html.lstrip("\ufeff").startswith("type,key,parent")
     elif expected == 200:
         assert "Sign out" in html  # the page itself, not the login form
     if expected == 302:

@@ -12,6 +12,7 @@ from registry.models.inquiry import Inquiry
 from registry.models.outbox import NotificationPreference, OutboxMessage
 from registry.models.setting import ProfileInForce
 from registry.models.state import MemberState, StatusPeriod
+from registry.models.structure import StructureDetails, StructureHolder, StructurePosition, StructureUnit
 from registry.models.submission import ReferenceCounter, Revision, Submission, SubmissionEvent
 from registry.models.user import LoginSession, User
 from registry.models.visit import (
@@ -44,6 +45,10 @@ __all__ = [
     "ReferenceCounter",
     "Revision",
     "StatusPeriod",
+    "StructureDetails",
+    "StructureHolder",
+    "StructurePosition",
+    "StructureUnit",
     "Submission",
     "SubmissionEvent",
     "User",

@@ -26,10 +26,10 @@ bp = Blueprint("records", __name__, url_prefix="/records")
 
 DETAIL_ENDPOINTS = {RecordType.EXERCISE: "exercises.detail", RecordType.CALENDAR: "calendars.detail",
                     RecordType.VISIT: "visits.detail", RecordType.VISIT_REPORT: "visits.paper_detail",
-                    RecordType.VISIT_REMARKS: "visits.paper_detail"}
+                    RecordType.VISIT_REMARKS: "visits.paper_detail", RecordType.STRUCTURE: "structures.detail"}
 EDIT_ENDPOINTS = {RecordType.EXERCISE: "exercises.edit", RecordType.CALENDAR: "calendars.edit",
                   RecordType.VISIT: "visits.edit", RecordType.VISIT_REPORT: "visits.paper_edit",
-                  RecordType.VISIT_REMARKS: "visits.paper_edit"}
+                  RecordType.VISIT_REMARKS: "visits.paper_edit", RecordType.STRUCTURE: "structures.edit"}
 # EXN-2026-0042: anything else cannot be a reference and is not looked up ('EXN\x00' would make PostgreSQL fail).
 REFERENCE_PATTERN = re.compile(r"[A-Za-z]{3}-\d{4}-\d{4,8}", re.ASCII)
 

@@ -118,6 +118,8 @@ POLICY: dict[str, Rule] = {
     "audit.view": Rule(frozenset({AUDITOR, ADMIN})),
     # one's own notifications and notification preferences
     "notifications.own": Rule(ALL_ROLES, _own_account),
+    # defence-ministry structures: every member state's current chart side by side
+    "structure.overview": Rule(frozenset({SECRETARIAT, AUDITOR})),
 }
 
 
