@@ -31,7 +31,8 @@ run: install
 	$(FLASK) seed
 	$(FLASK) demo-load --if-empty
 	@echo "Serving the registry on http://$(HOST):$(PORT)  (demo logins above; Ctrl-C to stop)"
-	OUTBOX_PUMP_SECONDS=$${OUTBOX_PUMP_SECONDS:-30} $(FLASK) run --host $(HOST) --port $(PORT)
+	OUTBOX_PUMP_SECONDS=$${OUTBOX_PUMP_SECONDS:-30} EXPORT_WORKER_SECONDS=$${EXPORT_WORKER_SECONDS:-5} \
+		$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test lint test-sqlite test-postgres
 

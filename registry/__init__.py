@@ -47,6 +47,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from registry.outbox_pump import start_outbox_pump
 
     start_outbox_pump(app)
+
+    from registry.export_worker import start_export_worker
+
+    start_export_worker(app)
     return app
 
 

@@ -316,3 +316,26 @@ def register_cli(app: Flask) -> None:
         Path(f"{target}.sha256").write_text(f"{result.sha256}  {target.name}\n", encoding="utf-8")
         db.session.commit()
         click.echo(f"{result.rows} rows, {result.size} bytes, sha256 {result.sha256} -> {target}")
+
+    @app.cli.group("export-jobs")
+    def export_jobs_group():
+        """Export jobs: run the queued ones (a service in production; `make run`'s server does it itself)."""
+
+    @export_jobs_group.command("work")
+    @click.option("--once", is_flag=True, help="Run what is queued now, then stop (for cron).")
+    @click.option("--seconds", default=5, show_default=True, type=click.IntRange(1, 3600),
+                  help="Pause between rounds when the queue is empty.")
+    def export_jobs_work(once, seconds):
+        """Take queued export jobs one at a time and write their files; several workers may run at once."""
+        import time
+
+        from registry.services import export_jobs
+
+        while True:
+            export_jobs.remove_expired()
+            ran = export_jobs.run_pending()
+            if ran:
+                click.echo(f"{ran} export job(s) done")
+            if once:
+                return
+            time.sleep(seconds)

@@ -67,6 +67,11 @@ def load_config(instance_path: str, environ: dict | None = None, overrides: dict
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(4 * 1024 * 1024))),
         # A direct download is built whole before it is sent; beyond this, the command-line export.
         "EXPORT_MAX_ROWS": int(env.get("EXPORT_MAX_ROWS", "200000")),
+        # Export jobs and bundles are written here and kept this many days.
+        "EXPORT_DIR": env.get("EXPORT_DIR", str(instance / "exports")),
+        "EXPORT_KEEP_DAYS": int(env.get("EXPORT_KEEP_DAYS", "7")),
+        # The web server runs export jobs itself every this many seconds (`make run`: 5; 0: `flask export-jobs work`).
+        "EXPORT_WORKER_SECONDS": int(env.get("EXPORT_WORKER_SECONDS", "0")),
         "MAX_FORM_PARTS": 1000,
         # The CSRF token lives as long as the server-side login session.
         "WTF_CSRF_TIME_LIMIT": None,

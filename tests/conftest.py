@@ -85,6 +85,7 @@ def make_test_config(database_url: str, tmp_path) -> dict:
         "ARGON2_PARALLELISM": 1,
         "AUDIT_SIGNING_KEY_FILE": str(tmp_path / "audit_signing_key.pem"),
         "AUDIT_CHECKPOINT_LOG": str(tmp_path / "audit_checkpoints.jsonl"),
+        "EXPORT_DIR": str(tmp_path / "exports"),
     }
 
 

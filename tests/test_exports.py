@@ -146,12 +146,14 @@ def test_visit_answers_show_participants_only_where_the_visit_page_does(app, peo
     assert visits[0]["reference"] == reference and visits[0]["visit_status"] == "invitations_sent"
 
 
-def test_too_big_for_a_download_points_to_the_command_line(app, people, records):
+def test_too_big_for_a_download_is_offered_as_a_job(app, people, records):
     app.config["EXPORT_MAX_ROWS"] = 2
     try:
         client = _client(app, people["auditor"])
-        assert client.get("/exports/exercises.csv").status_code == 302
-        assert "command-line export" in client.get("/exports/").get_data(as_text=True)
+        response = client.get("/exports/exercises.csv?state=RU")
+        assert response.status_code == 200 and response.mimetype == "text/html"
+        page = response.get_data(as_text=True)
+        assert "too big to download at once" in page and 'value="state=RU"' in page
     finally:
         app.config["EXPORT_MAX_ROWS"] = 200000
 
@@ -181,3 +183,15 @@ def test_an_interrupted_command_line_export_leaves_no_file(app, runner, people, 
     assert list(tmp_path.iterdir()) == []
     with app.app_context():
         assert db.session.scalar(select(AuditEntry.id).where(AuditEntry.action == "export.create")) is None
+
+
+def test_structures_export_one_row_per_unit_post_and_holder(app, runner, people):
+    """Through the demo data: Kyrgyzstan's accepted disclosure, as the CSV an officer of another state reads."""
+    assert runner.invoke(args=["demo-load"]).exit_code == 0
+    with app.app_context():
+        kg_reference = db.session.scalar(select(AuditEntry.object_id).where(
+            AuditEntry.action == "submission.accept", AuditEntry.object_type == "structure"))
+    rows = _csv(_client(app, people["cn"]).get("/exports/structures.csv?state=KG"))
+    assert rows and {r["reference"] for r in rows} == {kg_reference}
+    assert all(r["unit_key"] for r in rows) and any(r["holder_name_latin"] for r in rows)
+    assert _client(app, people["cn"]).get("/exports/structures.csv?state=ZZ").status_code == 302

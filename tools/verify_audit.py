@@ -20,6 +20,7 @@ import base64
 import hashlib
 import json
 import sys
+import zipfile
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -130,24 +131,28 @@ def verify(entries: list[dict], checkpoints: list[dict], key: Ed25519PublicKey) 
 
 
 def read_export(path: str) -> tuple[dict, list[dict], list[dict]]:
-    header, entries, checkpoints = None, [], []
     with open(path, encoding="utf-8") as source:
-        for number, line in enumerate(source, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError as exc:
-                raise ValueError(f"line {number} is not JSON: {exc}") from exc
-            kind = record.pop("type", None)
-            if kind == "header":
-                header = record
-            elif kind == "entry":
-                entries.append(record)
-            elif kind == "checkpoint":
-                checkpoints.append(record)
-            else:
-                raise ValueError(f"line {number} has an unknown type {kind!r}")
+        return parse_export(source)
+
+
+def parse_export(lines) -> tuple[dict, list[dict], list[dict]]:
+    header, entries, checkpoints = None, [], []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"line {number} is not JSON: {exc}") from exc
+        kind = record.pop("type", None)
+        if kind == "header":
+            header = record
+        elif kind == "entry":
+            entries.append(record)
+        elif kind == "checkpoint":
+            checkpoints.append(record)
+        else:
+            raise ValueError(f"line {number} has an unknown type {kind!r}")
     if header is None or header.get("format") != FORMAT:
         raise ValueError(f"not an exported audit log of format {FORMAT}")
     return header, entries, checkpoints
@@ -163,11 +168,115 @@ def load_key(header: dict, path: str | None) -> tuple[Ed25519PublicKey, bool]:
     return Ed25519PublicKey.from_public_bytes(base64.b64decode(header["public_key"])), False
 
 
+# --- export bundles (BagIt zip) ----------------------------------------------------------------------------
+
+EXPORT_TAG = b"sco-cbm-registry/export/v1\x00"
+BUNDLE_FORMAT = "sco-cbm-registry/export-bundle/v1"
+
+
+def read_bundle(path: str) -> dict[str, bytes]:
+    """Every file of the bag, by its name inside the bag (the zip holds one top folder)."""
+    with zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if not n.endswith("/")]
+        roots = {n.split("/", 1)[0] for n in names}
+        if len(roots) != 1 or any("/" not in n for n in names):
+            raise ValueError("not a bag: the zip must hold exactly one folder")
+        return {n.split("/", 1)[1]: archive.read(n) for n in names}
+
+
+def check_manifest(files: dict[str, bytes], manifest: str, covered) -> list[str]:
+    """Problems with one manifest: a file changed, missing, or present but not listed."""
+    problems, listed = [], set()
+    for number, line in enumerate(files.get(manifest, b"").decode("utf-8").splitlines(), 1):
+        digest, _sep, name = line.partition("  ")
+        if not name:
+            problems.append(f"{manifest} line {number} is not '<sha256>  <file>'")
+            continue
+        listed.add(name)
+        if name not in files:
+            problems.append(f"{name} is listed in {manifest} but missing")
+        elif hashlib.sha256(files[name]).hexdigest() != digest:
+            problems.append(f"{name} was changed (its SHA-256 differs from {manifest})")
+    for name in sorted(n for n in files if covered(n) and n not in listed):
+        problems.append(f"{name} is not listed in {manifest} (a file was added)")
+    return problems
+
+
+def verify_bundle(path: str, public_key: str | None, previous: str | None) -> int:
+    try:
+        files = read_bundle(path)
+        record = json.loads(files["export.json"])
+        signature = base64.b64decode(files["export.json.sig"].strip(), validate=True)
+        if record.get("format") != BUNDLE_FORMAT:
+            raise ValueError(f"export.json is not of format {BUNDLE_FORMAT}")
+        if public_key:
+            with open(public_key, "rb") as source:
+                key = serialization.load_pem_public_key(source.read())
+        else:
+            key = serialization.load_pem_public_key(files["audit-signing-key.pub"])
+            print("warning: using the public key inside the bundle; pass --public-key to check who signed it",
+                  file=sys.stderr)
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("the public key is not an Ed25519 key")
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        print(f"cannot verify: {exc}", file=sys.stderr)
+        return 2
+    problems = []
+    if files.get("bagit.txt", b"").split(b"\n", 1)[0] != b"BagIt-Version: 1.0":
+        problems.append("bagit.txt is missing or not BagIt 1.0")
+    problems += check_manifest(files, "manifest-sha256.txt", lambda n: n.startswith("data/"))
+    tag_files = {"manifest-sha256.txt", "tagmanifest-sha256.txt"}
+    problems += check_manifest(files, "tagmanifest-sha256.txt",
+                               lambda n: not n.startswith("data/") and n not in tag_files - {"manifest-sha256.txt"})
+    try:
+        key.verify(signature, EXPORT_TAG + files["export.json"])
+    except InvalidSignature:
+        problems.append("export.json does not match its signature (edited, or signed by another key)")
+    lines = []
+    if "data/audit-log.jsonl" in files:
+        try:
+            header, entries, checkpoints = parse_export(files["data/audit-log.jsonl"].decode("utf-8").splitlines())
+            result = verify(entries, checkpoints, key)
+        except (ValueError, KeyError, TypeError) as exc:
+            problems.append(f"data/audit-log.jsonl cannot be verified: {exc}")
+        else:
+            lines += [f"audit log: {line}" for line in result.lines()]
+            if not result.ok:
+                problems.append(f"the audit log fails at seq {result.first_bad_seq}")
+            cp = record.get("checkpoint", {})
+            if not any(c.get("seq") == cp.get("seq") and c.get("signature") == cp.get("signature")
+                       for c in checkpoints):
+                problems.append("the checkpoint named in export.json is not in the audit log")
+    if previous:
+        try:
+            earlier = read_bundle(previous)["export.json.sig"].decode("ascii").strip()
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            print(f"cannot read the previous bundle: {exc}", file=sys.stderr)
+            return 2
+        if record.get("previous_export_signature") != earlier:
+            problems.append("export.json does not name the previous bundle's signature: the chain of exports "
+                            "is broken (an export in between, or another registry)")
+    for line in lines:
+        print(line)
+    if problems:
+        for problem in problems:
+            print(f"FAILED: {problem}")
+        return 1
+    counts = ", ".join(f"{name} {n}" for name, n in sorted(record.get("files", {}).items()))
+    print(f"OK: bundle intact and signed; {counts}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Verify an exported audit log of the SCO CBM Registry.")
-    parser.add_argument("file", help="the exported JSON Lines file")
+    parser = argparse.ArgumentParser(description="Verify an exported audit log (or an export bundle) of the SCO CBM "
+                                                 "Registry.")
+    parser.add_argument("file", help="the exported JSON Lines file, or with --bundle the bundle's zip")
     parser.add_argument("--public-key", help="the registry's Ed25519 public key (PEM), obtained separately")
+    parser.add_argument("--bundle", action="store_true", help="FILE is an export bundle (BagIt zip)")
+    parser.add_argument("--previous", help="with --bundle: the export bundle made before this one")
     args = parser.parse_args(argv)
+    if args.bundle:
+        return verify_bundle(args.file, args.public_key, args.previous)
     try:
         header, entries, checkpoints = read_export(args.file)
         key, pinned = load_key(header, args.public_key)

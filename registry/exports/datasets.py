@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from registry.db import db
-from registry.i18n import _l
+from registry.i18n import _, _l
 from registry.models import (
     AuditEntry,
     CalendarDetails,
@@ -199,6 +199,56 @@ def _visit_answers(user, args) -> Prepared:
     return Prepared(ANSWER_COLUMNS, _plain_filters(filters), problems, _stream(stmt, convert), _count(stmt))
 
 
+# --- defence-ministry structure disclosures: one row per unit, post and holder ------------------------------
+
+STRUCTURE_COLUMNS = ("reference", "state", "status", "version", "as_of", "unit_key", "parent_key", "unit_kind",
+                     "unit_name_ru", "unit_name_zh", "unit_name_en", "hq_location", "position_key", "position_kind",
+                     "title_ru", "title_zh", "title_en", "holder_name_native", "holder_name_ru", "holder_name_zh",
+                     "holder_name_latin", "rank", "appointed_on", "left_on")
+
+
+def _structures(user, args) -> Prepared:
+    from registry.models.structure import StructureDetails, StructureHolder, StructurePosition, StructureUnit
+
+    problems, filters = [], {}
+    code = (args.get("state") or "").strip().upper()
+    state = None
+    if code:
+        state = db.session.scalar(visible(user, MemberState).where(MemberState.code == code)) \
+            if len(code) == 2 and code.isascii() and code.isalpha() else None
+        if state is None:
+            problems.append(_("Choose a state from the list."))
+        else:
+            filters["state"] = code
+    stmt = (
+        visible(user, Submission).where(Submission.record_type == "structure")
+        .join(Revision, (Revision.submission_id == Submission.id) & reads_revision(user))
+        .join(StructureDetails, StructureDetails.revision_id == Revision.id)
+        .join(StructureUnit, StructureUnit.details_id == StructureDetails.id)
+        .outerjoin(StructurePosition, StructurePosition.unit_id == StructureUnit.id)
+        .outerjoin(StructureHolder, StructureHolder.position_id == StructurePosition.id)
+        .join(MemberState, MemberState.id == Submission.state_id)
+        .add_columns(MemberState.code, Revision.number, StructureDetails.as_of, StructureUnit, StructurePosition,
+                     StructureHolder)
+        .order_by(StructureDetails.as_of.desc(), MemberState.code, Submission.id, StructureUnit.sort_order,
+                  StructureUnit.id, StructurePosition.sort_order, StructurePosition.id, StructureHolder.sort_order,
+                  StructureHolder.id)
+    )
+    if state is not None:
+        stmt = stmt.where(Submission.state_id == state.id)
+
+    def convert(result):
+        submission, code_, number, as_of, unit, position, holder = result
+        post = ((position.key, position.kind, position.title_ru, position.title_zh, position.title_en)
+                if position else (None,) * 5)
+        person = ((holder.name_native, holder.name_ru, holder.name_zh, holder.name_latin, holder.rank,
+                   holder.appointed_on, holder.left_on) if holder else (None,) * 7)
+        return (submission.reference, code_, submission.status, number, as_of, unit.key, unit.parent_key, unit.kind,
+                unit.name_ru, unit.name_zh, unit.name_en, unit.hq_location, *post, *person)
+
+    return Prepared(STRUCTURE_COLUMNS, filters, problems, _stream(stmt, convert), _count(stmt))
+
+
 # --- member states -----------------------------------------------------------------------------------------
 
 STATE_COLUMNS = ("code", "iso3", "name_en", "name_ru", "name_zh", "status_today", "border_party", "history")
@@ -251,6 +301,8 @@ DATASETS: dict[str, Dataset] = {
         Dataset("calendars", _l("Annual calendars (one row per planned activity)"), "export.records", _calendars),
         Dataset("visits", _l("Voluntary facility visits"), "export.records", _visits),
         Dataset("visit_answers", _l("Answers to visit invitations"), "export.records", _visit_answers),
+        Dataset("structures", _l("Defence-ministry structures (one row per unit, post and holder)"),
+                "export.records", _structures),
         Dataset("states", _l("Member states and partners"), "export.records", _states),
         Dataset("audit", _l("Audit log"), "audit.view", _audit),
     )

@@ -1,22 +1,27 @@
 """Export what a list shows: /exports/<dataset>.<format>?<the list's filters>.
 
 The file is built completely in a temporary file before the response starts, so a failure is an error page,
-never a success status with half a file. Exports larger than EXPORT_MAX_ROWS go through the CLI
-(`flask --app app export`), which writes the file and its manifest for archiving.
+never a success status with half a file. Exports larger than EXPORT_MAX_ROWS, and bundles of everything, are
+jobs (services/export_jobs.py): written to a file by a worker, downloadable when complete.
 """
 
 import io
 import tempfile
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from registry.db import db, utcnow
+from registry.exports.forms import BundleForm, JobForm
 from registry.exports.writers import FORMATS
 from registry.i18n import _
+from registry.services import export_jobs as jobs
 from registry.services import exports as svc
 from registry.services.errors import NotFound, ValidationFailed
-from registry.web import login_required
+from registry.services.permissions import require
+from registry.web import apply_errors, login_required
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 SPOOL_BYTES = 8 * 1024 * 1024  # kept in memory up to this size, then on disk
@@ -25,8 +30,68 @@ SPOOL_BYTES = 8 * 1024 * 1024  # kept in memory up to this size, then on disk
 @bp.route("/")
 @login_required
 def index():
-    """The datasets this user may export, in every format, without filters (each list links with its own)."""
-    return render_template("exports/index.html", datasets=svc.datasets_for(current_user), formats=FORMATS)
+    """The datasets this user may export, in every format, without filters (each list links with its own), the
+    user's export jobs, and for auditors the bundle of everything."""
+    return render_template("exports/index.html", datasets=svc.datasets_for(current_user), formats=FORMATS,
+                           jobs=jobs.visible_jobs(current_user), job_form=JobForm(), bundle_form=BundleForm())
+
+
+@bp.route("/jobs", methods=["POST"])
+@login_required
+def new_job():
+    """Prepare a list's export as a job (for exports too big to download at once)."""
+    form = JobForm()
+    if not form.validate():
+        flash(_("The form expired or was not sent from this site. Please submit it again."), "error")
+        return redirect(url_for("exports.index"))
+    try:
+        job = jobs.request_dataset(current_user, form.dataset.data, form.fmt.data,
+                                   MultiDict(parse_qsl(form.filters.data or "", keep_blank_values=False)))
+    except NotFound:
+        abort(404)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url_for("exports.index"))
+    db.session.commit()
+    flash(_("Export %(n)d is queued; it is listed below with its progress.", n=job.id), "success")
+    return redirect(url_for("exports.index"))
+
+
+@bp.route("/bundle", methods=["POST"])
+@login_required
+def new_bundle():
+    """Export everything (or everything in a period) as one signed BagIt bundle, prepared as a job."""
+    require(current_user, "export.bundle")
+    form = BundleForm()
+    if form.validate():
+        try:
+            job = jobs.request_bundle(current_user, form.period_from.data, form.period_to.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Bundle %(n)d is queued; it is listed below with its progress.", n=job.id), "success")
+            return redirect(url_for("exports.index"))
+    return render_template("exports/index.html", datasets=svc.datasets_for(current_user), formats=FORMATS,
+                           jobs=jobs.visible_jobs(current_user), job_form=JobForm(), bundle_form=form)
+
+
+@bp.route("/jobs/<int:job_id>/file")
+@login_required
+def job_download(job_id: int):
+    try:
+        job, path = jobs.job_file(current_user, job_id)
+    except NotFound:
+        abort(404)
+    media = "application/zip" if job.kind == "bundle" else FORMATS[job.format][1]
+    response = send_file(path, mimetype=media, as_attachment=True, download_name=job.file_name, max_age=0)
+    response.headers["X-Checksum-SHA256"] = job.sha256
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/<dataset>.<fmt>")
@@ -44,9 +109,8 @@ def download(dataset: str, fmt: str):
         return redirect(url_for("exports.index"))
     limit = current_app.config["EXPORT_MAX_ROWS"]
     if prepared.count() > limit:
-        flash(_("This export has more than %(n)s rows: narrow the filters, or ask for it to be made with the "
-                "command-line export for archiving.", n=f"{limit:,}"), "error")
-        return redirect(url_for("exports.index"))
+        return render_template("exports/too_big.html", dataset=dataset, fmt=fmt, limit=limit,
+                               job_form=JobForm(dataset=dataset, fmt=fmt, filters=request.query_string.decode()))
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     result = svc.write(current_user, dataset, fmt, prepared, spool)
     db.session.commit()

@@ -8,6 +8,7 @@ from registry.models.exercise import (
     ExerciseParticipant,
     ExercisePhase,
 )
+from registry.models.export import ExportJob
 from registry.models.inquiry import Inquiry
 from registry.models.outbox import NotificationPreference, OutboxMessage
 from registry.models.setting import ProfileInForce
@@ -36,6 +37,7 @@ __all__ = [
     "ExerciseDetails",
     "ExerciseParticipant",
     "ExercisePhase",
+    "ExportJob",
     "Inquiry",
     "LoginSession",
     "MemberState",

@@ -114,6 +114,7 @@ POLICY: dict[str, Rule] = {
     "visit.withdraw_request": Rule(frozenset({OFFICER}), _made_request),
     # exports of what a list shows (scoped like the list); the audit log's export needs "audit.view"
     "export.records": Rule(frozenset({OFFICER, SECRETARIAT, AUDITOR})),
+    "export.bundle": Rule(frozenset({AUDITOR})),
     # audit trail
     "audit.view": Rule(frozenset({AUDITOR, ADMIN})),
     # one's own notifications and notification preferences
