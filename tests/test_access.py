@@ -10,7 +10,8 @@ from tests.conftest import audit_actions, csrf_token, fetch, login
 
 PUBLIC_ENDPOINTS = {"auth.login", "core.health"}
 DUMMY_ARGS = {"user_id": 1, "code": "KZ", "reference": "EXN-2000-0001", "action": "comment", "year": 2027,
-              "inquiry_id": 1, "kind": "report", "number": 1, "dataset": "states", "fmt": "csv", "key": "U1"}
+              "inquiry_id": 1, "kind": "report", "number": 1, "dataset": "states", "fmt": "csv", "key": "U1",
+              "job_id": 1}
 # Endpoints whose access depends on the record itself (its state, status and visibility): the workflow table
 # and the scoping helper decide, and tests/test_record_access.py holds their role x record matrix.
 RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercises.edit", "exercises.ask_inquiry",
@@ -26,6 +27,8 @@ RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercise
 ROLES = ("officer", "secretariat", "auditor", "admin")
 # Actions every signed-in user may take on their own account; tests/test_notifications.py tests them.
 OWN_ACCOUNT_ACTIONS = {"notifications.mark_read"}
+# Export jobs: a user's own queued exports and their files, and auditors' bundles; tests/test_export_jobs.py.
+EXPORT_JOB_ENDPOINTS = {"exports.new_job", "exports.new_bundle", "exports.job_download"}
 
 
 def _rules(app):
@@ -59,7 +62,8 @@ def test_public_endpoints_are_exactly_the_known_ones(app):
 def test_the_url_map_has_the_endpoints_this_file_knows(app):
     """If an endpoint is added, the role matrix below must say who may reach it."""
     known = (PUBLIC_ENDPOINTS | {row[0] for row in PAGE_MATRIX} | {row[0] for row in POST_ACTIONS}
-             | {"auth.logout"} | RECORD_ENDPOINTS | OWN_ACCOUNT_ACTIONS)
+             | {"auth.logout"} | RECORD_ENDPOINTS | OWN_ACCOUNT_ACTIONS
+             | EXPORT_JOB_ENDPOINTS)
     actual = {rule.endpoint for rule in _rules(app)}
     assert sorted(actual - known) == [], "new endpoints: add them to PAGE_MATRIX or POST_ACTIONS in this file"
     assert sorted(known - actual) == [], "endpoints gone: remove them from PAGE_MATRIX or POST_ACTIONS"
