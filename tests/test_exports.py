@@ -195,3 +195,13 @@ def test_structures_export_one_row_per_unit_post_and_holder(app, runner, people)
     assert rows and {r["reference"] for r in rows} == {kg_reference}
     assert all(r["unit_key"] for r in rows) and any(r["holder_name_latin"] for r in rows)
     assert _client(app, people["cn"]).get("/exports/structures.csv?state=ZZ").status_code == 302
+
+
+def test_every_export_is_covered_by_a_signed_checkpoint(app, people, records):
+    from registry.models import AuditCheckpoint
+
+    _client(app, people["auditor"]).get("/exports/states.csv")
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "export.create"))
+        checkpoint = db.session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1))
+        assert checkpoint is not None and checkpoint.seq >= entry.seq
