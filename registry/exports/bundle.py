@@ -4,6 +4,7 @@
     <bag>/bag-info.txt              who, when, what (Payload-Oxum: bytes.files of data/)
     <bag>/data/<dataset>.jsonl      one file per dataset, as the exporting user's lists show it
     <bag>/data/audit-log.jsonl      the audit log up to a checkpoint signed for this export (auditors)
+    <bag>/data/tables/<table>.jsonl every table, for `flask --app app restore-bundle` (see exports/tables.py)
     <bag>/manifest-sha256.txt       SHA-256 of every file under data/
     <bag>/export.json               the export's record: filters, row counts, versions, audit head, checkpoint,
                                     and the previous export's signature (exports form a chain)
@@ -29,6 +30,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from registry.db import db, utcnow
+from registry.exports import tables
 from registry.exports.datasets import DATASETS
 from registry.exports.writers import write_jsonl
 from registry.models import AuditEntry, AuditHead
@@ -98,6 +100,9 @@ def build_bundle(actor, target: Path, *, period_from: date | None = None, period
         files[f"data/{name}.jsonl"] = buffer.getvalue()
         if progress:
             progress(name)
+    for table in tables.tables():  # every table, for the restore test of a backup (flask restore-bundle)
+        files[f"data/tables/{table.name}.jsonl"] = b"".join(tables.dump(table))
+        counts[f"data/tables/{table.name}.jsonl"] = files[f"data/tables/{table.name}.jsonl"].count(b"\n")
     if can(actor, "audit.view"):
         checkpoint = audit_checkpoints.prepare_export(actor, purpose="export bundle")
         text = io.StringIO()
