@@ -235,3 +235,15 @@ def test_bundles_are_for_auditors_and_the_period_is_checked(app, people):
 def test_the_zip_is_readable_as_bytes(app, people, exercises):
     path = _bundle(app, _client(app, people["auditor"]))
     assert zipfile.is_zipfile(io.BytesIO(path.read_bytes()))
+
+
+def test_a_truncated_bundle_is_detected(app, people, exercises, tmp_path):
+    path = _bundle(app, _client(app, people["auditor"]))
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    result = _verify(cut)
+    assert result.returncode == 2 and "cannot verify" in result.stderr
+    shortened = _rewrite(path, tmp_path / "short.zip", lambda f: {
+        n: (d[: len(d) // 2] if n.endswith("data/audit-log.jsonl") else d) for n, d in f.items()})
+    result = _verify(shortened)
+    assert result.returncode == 1 and "data/audit-log.jsonl was changed" in result.stdout

@@ -205,3 +205,16 @@ def test_every_export_is_covered_by_a_signed_checkpoint(app, people, records):
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "export.create"))
         checkpoint = db.session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1))
         assert checkpoint is not None and checkpoint.seq >= entry.seq
+
+
+def test_reports_and_remarks_are_exported_with_their_document_digest(app, people):
+    with app.app_context():
+        offer = vf.published_offer(people["kz"].id, people["reviewer"].id)
+        vf.answer(people["cn"].id, offer)
+        vf.held(people["kz"].id, offer)
+        paper = vf.report(people["kz"].id, offer)
+        reference, visit_reference = paper.reference, offer.reference
+    host = _csv(_client(app, people["kz"]).get("/exports/visit_papers.csv"))
+    assert [(r["reference"], r["visit"], r["status"]) for r in host] == [(reference, visit_reference, "draft")]
+    assert host[0]["document_sha256"] == hashlib.sha256(vf.PDF).hexdigest()
+    assert _csv(_client(app, people["cn"]).get("/exports/visit_papers.csv")) == []  # a draft of another state

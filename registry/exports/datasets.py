@@ -199,6 +199,36 @@ def _visit_answers(user, args) -> Prepared:
     return Prepared(ANSWER_COLUMNS, _plain_filters(filters), problems, _stream(stmt, convert), _count(stmt))
 
 
+PAPER_COLUMNS = ("reference", "record_type", "state", "status", "version", "visit", "held_from", "held_to", "text",
+                 "document", "document_sha256", "document_bytes")
+
+
+def _visit_papers(user, args) -> Prepared:
+    """Post-visit reports and visiting states' remarks, in the version this user may read."""
+    from registry.models import Attachment, VisitPaper
+
+    visit_submission = Submission.__table__.alias("visit_submission")
+    stmt = (
+        visible(user, Submission).where(Submission.record_type.in_(["visit_report", "visit_remarks"]))
+        .join(Revision, (Revision.submission_id == Submission.id) & reads_revision(user))
+        .join(VisitPaper, VisitPaper.revision_id == Revision.id)
+        .join(Visit, Visit.id == VisitPaper.visit_id)
+        .join(visit_submission, visit_submission.c.id == Visit.submission_id)
+        .outerjoin(Attachment, Attachment.id == VisitPaper.attachment_id)
+        .join(MemberState, MemberState.id == Submission.state_id)
+        .add_columns(MemberState.code, Revision.number, visit_submission.c.reference, VisitPaper.held_from,
+                     VisitPaper.held_to, VisitPaper.text, Attachment.filename, Attachment.sha256, Attachment.size)
+        .order_by(Submission.id)
+    )
+
+    def convert(result):
+        submission, code, number, visit_reference, held_from, held_to, text_, name, sha256, size = result
+        return (submission.reference, submission.record_type, code, submission.status, number, visit_reference,
+                held_from, held_to, text_, name, sha256, size)
+
+    return Prepared(PAPER_COLUMNS, {}, [], _stream(stmt, convert), _count(stmt))
+
+
 # --- defence-ministry structure disclosures: one row per unit, post and holder ------------------------------
 
 STRUCTURE_COLUMNS = ("reference", "state", "status", "version", "as_of", "unit_key", "parent_key", "unit_kind",
@@ -301,6 +331,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset("calendars", _l("Annual calendars (one row per planned activity)"), "export.records", _calendars),
         Dataset("visits", _l("Voluntary facility visits"), "export.records", _visits),
         Dataset("visit_answers", _l("Answers to visit invitations"), "export.records", _visit_answers),
+        Dataset("visit_papers", _l("Post-visit reports and remarks"), "export.records", _visit_papers),
         Dataset("structures", _l("Defence-ministry structures (one row per unit, post and holder)"),
                 "export.records", _structures),
         Dataset("states", _l("Member states and partners"), "export.records", _states),
