@@ -69,7 +69,8 @@ def test_the_visit_journey(app, clients, monkeypatch):
     detail = f"/visits/{offer.reference}"
 
     # 2. The Secretariat accepts the offer: the invitations go out.
-    assert offer.reference in secretariat.get("/review/").get_data(as_text=True)
+    queue = secretariat.get("/review/").get_data(as_text=True)
+    assert offer.reference in queue and "Taldykorgan air base" in queue
     response = _post(secretariat, f"/records/{offer.reference}/act/accept",
                      {"lock_version": str(offer.lock_version)}, detail)
     assert response.status_code == 302

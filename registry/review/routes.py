@@ -11,7 +11,15 @@ from sqlalchemy.orm import joinedload
 
 from registry.db import db, utcnow
 from registry.enums import SubmissionStatus
-from registry.models import ExerciseDetails, Inquiry, MemberState, Revision, Submission, SubmissionEvent
+from registry.models import (
+    ExerciseDetails,
+    Inquiry,
+    MemberState,
+    Revision,
+    Submission,
+    SubmissionEvent,
+    VisitDetails,
+)
 from registry.services import inquiries
 from registry.services.permissions import can
 from registry.services.scoping import visible
@@ -30,6 +38,7 @@ class QueueItem:
     submission: Submission
     revision: Revision  # the version to judge (for a cancellation request: the accepted one)
     details: ExerciseDetails | None  # exercise notifications only
+    visit: VisitDetails | None = None  # visit offers only
     waiting_since: datetime
     age_days: int
     warnings: int
@@ -55,17 +64,18 @@ def queue_items(user, now: datetime | None = None) -> tuple[list[QueueItem], boo
         .join(Revision, (Revision.submission_id == Submission.id)
               & (Revision.number == Submission.current_revision_no))
         .outerjoin(ExerciseDetails, ExerciseDetails.revision_id == Revision.id)
-        .add_columns(Revision, ExerciseDetails, since)
+        .outerjoin(VisitDetails, VisitDetails.revision_id == Revision.id)
+        .add_columns(Revision, ExerciseDetails, since, VisitDetails)
         .options(joinedload(Submission.state), joinedload(Submission.submitted_by))
         .order_by(since.asc(), Submission.id.asc())
         .limit(QUEUE_MAX + 1)
     )
     items = []
-    for submission, revision, details, waiting_since in db.session.execute(stmt):
+    for submission, revision, details, waiting_since, visit in db.session.execute(stmt):
         waiting_since = waiting_since or submission.created_at
         warnings = sum(1 for f in revision.findings or [] if isinstance(f, dict) and f.get("severity") == "warning")
         items.append(QueueItem(submission, revision, details, waiting_since, max((now - waiting_since).days, 0),
-                               warnings))
+                               warnings, visit))
     return items[:QUEUE_MAX], len(items) > QUEUE_MAX
 
 
