@@ -38,10 +38,10 @@ class QueueItem:
     submission: Submission
     revision: Revision  # the version to judge (for a cancellation request: the accepted one)
     details: ExerciseDetails | None  # exercise notifications only
-    visit: VisitDetails | None = None  # visit offers only
     waiting_since: datetime
     age_days: int
     warnings: int
+    visit: VisitDetails | None = None  # visit offers only
 
 
 def _waiting_since():
