@@ -9,7 +9,7 @@ REQUIRE_POSTGRES ?= 0
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres lint install serve clean
+.PHONY: run test test-sqlite test-postgres lint install serve clean i18n-extract i18n-update i18n-compile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,22 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-app
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed-app
+install: $(VENV)/.installed-app i18n-compile
+
+# Translations: Russian and Chinese catalogs in registry/translations/ (English is the source language).
+TRANSLATIONS := registry/translations
+PYBABEL := $(BIN)/pybabel
+
+i18n-extract: $(VENV)/.installed-app
+	$(PYBABEL) extract -F babel.cfg -k _l -k _ --sort-by-file \
+		-o $(TRANSLATIONS)/messages.pot .
+
+i18n-update: i18n-extract
+	$(PYBABEL) update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching
+
+# Compiled catalogs (.mo) are built, never committed; a broken catalog stops the build.
+i18n-compile: $(VENV)/.installed-app
+	$(PYBABEL) compile -d $(TRANSLATIONS) --statistics
 
 run: install
 	$(FLASK) db upgrade
@@ -34,7 +49,7 @@ run: install
 	OUTBOX_PUMP_SECONDS=$${OUTBOX_PUMP_SECONDS:-30} EXPORT_WORKER_SECONDS=$${EXPORT_WORKER_SECONDS:-5} \
 		$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test lint test-sqlite test-postgres
+test: $(VENV)/.installed-test i18n-compile lint test-sqlite test-postgres
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
