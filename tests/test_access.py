@@ -8,7 +8,7 @@ from registry.db import db
 from registry.models import AuditEntry, MemberState, StatusPeriod, User
 from tests.conftest import audit_actions, csrf_token, fetch, login
 
-PUBLIC_ENDPOINTS = {"auth.login", "core.health"}
+PUBLIC_ENDPOINTS = {"auth.login", "core.health", "core.language"}
 DUMMY_ARGS = {"user_id": 1, "code": "KZ", "reference": "EXN-2000-0001", "action": "comment", "year": 2027,
               "inquiry_id": 1, "kind": "report", "number": 1, "dataset": "states", "fmt": "csv", "key": "U1",
               "job_id": 1}

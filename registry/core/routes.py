@@ -1,10 +1,16 @@
 """The front door and the health check."""
 
-from flask import Blueprint, jsonify, redirect, url_for
+from flask import Blueprint, flash, jsonify, redirect, request, session, url_for
+from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
 from sqlalchemy import text
+from wtforms import ValidationError
 
 from registry.db import db
-from registry.web import login_required, public
+from registry.i18n import _
+from registry.services import users as user_service
+from registry.services.errors import ValidationFailed
+from registry.web import login_required, public, redirect_next
 
 bp = Blueprint("core", __name__)
 
@@ -25,3 +31,30 @@ def health():
         db.session.rollback()
         return jsonify(status="unavailable"), 503
     return jsonify(status="ok")
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def language():
+    """Switch the language: saved in the account when signed in, else for this browser session. Public, as the
+    sign-in page offers it too; it changes nothing but the reader's own language."""
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        flash(_("The form expired or was not sent from this site. Please submit it again."), "error")
+        return redirect(url_for("core.home"))
+    choice = request.form.get("lang", "")
+    try:
+        if current_user.is_authenticated:
+            user_service.set_language(current_user, choice)
+            db.session.commit()
+        elif choice in user_service.LANGUAGE_CODES:
+            session["lang"] = choice
+        else:
+            raise ValidationFailed({"lang": [_("Choose Russian, Chinese or English.")]})
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+    return redirect_next("core.home")

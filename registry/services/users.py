@@ -193,3 +193,18 @@ def change_own_password(user: User, current_password: str, new_password: str, ke
         state_code=user.state.code if user.state else None, changes={"password_hash": [audit.REDACTED] * 2},
     )
     return user
+
+
+LANGUAGE_CODES = ("en", "ru", "zh")
+
+
+def set_language(user: User, language: str) -> User:
+    """The language the user reads the registry in (saved in the account, used at every sign-in)."""
+    if language not in LANGUAGE_CODES:
+        raise ValidationFailed({"lang": [_("Choose Russian, Chinese or English.")]})
+    if user.locale != language:
+        before = user.locale
+        user.locale = language
+        audit.record("user.set_language", actor=user, object_type="user", object_id=user.id,
+                     changes={"locale": [before, language]})
+    return user
