@@ -188,3 +188,15 @@ def _register_template_helpers(app: Flask) -> None:
             "current_locale": str(get_locale() or "en"),
             "app_version": __version__,
         }
+
+    from flask_babel import format_date, format_decimal
+
+    @app.template_filter("ldate")
+    def local_date(value, style: str = "medium") -> str:
+        """A date in the reader's language ("27 нояб. 2026 г.", "2026年11月27日"); the ISO form stays in <time>."""
+        return format_date(value, style) if value else "—"
+
+    @app.template_filter("lnumber")
+    def local_number(value) -> str:
+        """A whole number with the reader's digit grouping (14 000, 14,000)."""
+        return format_decimal(value) if value is not None else "—"

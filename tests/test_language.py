@@ -61,3 +61,20 @@ def test_a_switch_without_a_csrf_token_is_refused(app, client, make_user):
     client.post("/language", data={"lang": "ru", "next": "/states/"})
     with app.app_context():
         assert db.session.get(User, officer.id).locale is None
+
+
+@pytest.mark.parametrize("lang", ["ru", "zh", "en"])
+def test_dates_are_shown_in_the_readers_language(app, client, make_user, lang):
+    from babel.dates import format_date
+
+    from tests import visit_factories as vf
+
+    kz, reviewer = make_user("officer", "KZ"), make_user("secretariat")
+    with app.app_context():
+        offer = vf.published_offer(kz.id, reviewer.id)
+        reference, start = offer.reference, vf.visit(offer).start_date
+    login(client, kz)
+    _switch(client, lang, page="/states/")
+    page = client.get(f"/visits/{reference}").get_data(as_text=True)
+    assert format_date(start, "medium", locale=lang) in page
+    assert f'datetime="{start.isoformat()}"' in page  # the machine-readable date stays ISO 8601
