@@ -192,9 +192,12 @@ def _register_template_helpers(app: Flask) -> None:
     from flask_babel import format_date, format_decimal
 
     @app.template_filter("ldate")
-    def local_date(value, style: str = "medium") -> str:
-        """A date in the reader's language ("27 нояб. 2026 г.", "2026年11月27日"); the ISO form stays in <time>."""
-        return format_date(value, style) if value else "—"
+    def local_date(value) -> str:
+        """A date in the reader's language: "27 ноября 2026 г.", "2026年11月27日"; in English the registry's own
+        ISO 8601 form (2026-11-27), unambiguous to every reader. The ISO form also stays in <time datetime>."""
+        if not value:
+            return "—"
+        return value.isoformat() if str(get_locale() or "en") == "en" else format_date(value, "long")
 
     @app.template_filter("lnumber")
     def local_number(value) -> str:

@@ -13,6 +13,11 @@ class LabelledEnum(enum.StrEnum):
         return str(self._labels()[self])
 
     @property
+    def lazy_label(self):
+        """The label, translated when shown: for text built now and read later in another language."""
+        return self._labels()[self]
+
+    @property
     def badge(self) -> str:
         return self._badges().get(self, "neutral")
 

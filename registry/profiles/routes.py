@@ -34,7 +34,7 @@ APPLIES_TO = {
 def _rules(profile: ThresholdProfile) -> list[dict]:
     return [
         {"key": key, "value": profile.values.get(key),
-         "unit": profile.units.get(key) or (_("% of a threshold") if key == MARGIN_KEY else ""),
+         "unit": profile.units.get(key) or (_("per cent of a threshold") if key == MARGIN_KEY else ""),
          "source": source, "mark": mark}
         for key, (source, mark) in profile.sources.items()
     ]

@@ -46,7 +46,8 @@ _CONSTRAINT_FIELDS = ("period_years", "max_activities", "troops", "battle_tanks"
 _CONSTRAINT_KEY = re.compile(r"^constraint\.([a-z][a-z0-9_]*)\.([a-z_]+)$")
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 _RULE_FIELDS = {"key", "value", "unit", "source", "mark"}
-_PROFILE_FIELDS = {"code", "description", "applies_to", "rule"} | {f"name_{lang}" for lang in LANGUAGES}
+_PROFILE_FIELDS = ({"code", "description", "applies_to", "rule"} | {f"name_{lang}" for lang in LANGUAGES}
+                   | {"description_ru", "description_zh"})
 _TOP_FIELDS = {MARGIN_KEY, "near_threshold_margin_source", "near_threshold_margin_mark", "profile"}
 
 
@@ -69,7 +70,8 @@ class Constraint:
 class ThresholdProfile:
     code: str
     names: Mapping[str, str]
-    description: str
+    description: str  # English
+    descriptions: Mapping[str, str]  # by language: en, ru, zh (falling back to English)
     applies_to: str
     lead_time_days: int | None
     notification: Mapping[str, int]
@@ -151,6 +153,9 @@ def _parse_profile(table, where: str, margin: int, margin_source: tuple[str, str
     _refuse_unknown(table, _PROFILE_FIELDS, where)
     names = {lang: _text(table.get(f"name_{lang}"), f"{where}: name_{lang}") for lang in LANGUAGES}
     description = _text(table.get("description"), f"{where}: description")
+    descriptions = {"en": description} | {
+        lang: _text(table[f"description_{lang}"], f"{where}: description_{lang}")
+        for lang in ("ru", "zh") if f"description_{lang}" in table}
     applies_to = table.get("applies_to")
     if applies_to not in APPLIES_TO:
         raise ProfileError(f"{where}: applies_to must be one of {', '.join(APPLIES_TO)}, not {applies_to!r}")
@@ -161,6 +166,7 @@ def _parse_profile(table, where: str, margin: int, margin_source: tuple[str, str
         code=code,
         names=MappingProxyType(names),
         description=description,
+        descriptions=MappingProxyType(descriptions),
         applies_to=applies_to,
         **{name: values.get(key) for key, name in _SCALAR_FIELDS.items()},
         **{group: _group(values, group) for group in _GROUPS},

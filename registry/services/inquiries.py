@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from registry.db import db, utcnow
 from registry.enums import CommentVisibility, Role, SubmissionStatus
-from registry.i18n import _
+from registry.i18n import _, _l
 from registry.models import Inquiry, Submission, SubmissionEvent, User
 from registry.services import audit, notifications
 from registry.services.errors import PermissionDenied, ValidationFailed
@@ -55,8 +55,8 @@ def ask(actor, submission: Submission, question: str, emergency: bool = False) -
                                                        "emergency": [None, bool(emergency)],
                                                        "due_at": [None, inquiry.due_at.isoformat()]})
     for officer in _officers(submission.state_id):
-        notifications.queue(officer, "inquiry.ask", _("Inquiry about %(ref)s", ref=submission.reference),
-                            _("A question about %(ref)s is due for an answer by %(due)s.",
+        notifications.queue(officer, "inquiry.ask", _l("Inquiry about %(ref)s", ref=submission.reference),
+                            _l("A question about %(ref)s is due for an answer by %(due)s.",
                               ref=submission.reference, due=inquiry.due_at.strftime("%Y-%m-%d %H:%M UTC")))
     return inquiry
 
@@ -76,8 +76,8 @@ def answer(actor, inquiry: Inquiry, text: str) -> Inquiry:
                           "late": [None, inquiry.answered_at > inquiry.due_at]})
     for officer in _officers(inquiry.asking_state_id):
         notifications.queue(officer, "inquiry.answer",
-                            _("Answer to your inquiry about %(ref)s", ref=inquiry.submission.reference),
-                            _("The notifying state has answered your question about %(ref)s.",
+                            _l("Answer to your inquiry about %(ref)s", ref=inquiry.submission.reference),
+                            _l("The notifying state has answered your question about %(ref)s.",
                               ref=inquiry.submission.reference))
     return inquiry
 

@@ -28,6 +28,7 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import func, or_, select, update
 
 from registry.db import db, utcnow
@@ -90,10 +91,18 @@ def _skip_reason(recipient, kind: str, today: date) -> str | None:
     return None
 
 
-def queue(recipient, kind: str, subject: str, body: str, context: dict | None = None,
+def in_language_of(recipient, text) -> str:
+    """A (lazy) translated text rendered in the recipient's language, whoever caused the message."""
+    locale = getattr(recipient, "locale", None) or current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
+    with force_locale(locale):
+        return str(text)
+
+
+def queue(recipient, kind: str, subject, body, context: dict | None = None,
           dedupe_key: str | None = None) -> OutboxMessage | None:
     """Queue one message for one user in the caller's transaction. With `dedupe_key`, at most once ever
-    (returns None when it was queued before)."""
+    (returns None when it was queued before). Subject and body given as lazy strings (`_l`) are written in the
+    recipient's language."""
     if dedupe_key is not None:
         existing = db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
         if existing is not None:
@@ -102,8 +111,8 @@ def queue(recipient, kind: str, subject: str, body: str, context: dict | None = 
         recipient_id=recipient.id,
         recipient_email=recipient.email,
         kind=kind,
-        subject=subject[:200],
-        body=body,
+        subject=in_language_of(recipient, subject)[:200],
+        body=in_language_of(recipient, body),
         context=context,
         email_skipped=_skip_reason(recipient, kind, utcnow().date()),
         dedupe_key=dedupe_key,
@@ -322,8 +331,8 @@ def calendar_reminders(today: date) -> list[Reminder]:
     ))
     return [
         Reminder(recipients=officers, kind="reminder.calendar",
-                 subject=_("Annual calendar %(year)d is due on %(due)s", year=year, due=due.isoformat()),
-                 body=_("Your state's annual calendar of notifiable activities for %(year)d is due on %(due)s. "
+                 subject=_l("Annual calendar %(year)d is due on %(due)s", year=year, due=due.isoformat()),
+                 body=_l("Your state's annual calendar of notifiable activities for %(year)d is due on %(due)s. "
                         "It has not been submitted yet.", year=year, due=due.isoformat()),
                  dedupe_key=f"calendar:{state_id}:{year}:{code}", context={"year": year, "due": due.isoformat()})
         for state_id, officers in _officers_by_state().items() if state_id not in filed

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from registry.db import db, utcnow
 from registry.enums import CommentVisibility, RecordType, Role, StateStatus, SubmissionStatus, Visibility
-from registry.i18n import _
+from registry.i18n import _, _l
 from registry.models import MemberState, ReferenceCounter, Revision, Submission, SubmissionEvent, User
 from registry.models.submission import SOURCE_DOCUMENT_MAX
 from registry.records import adapter_for, after_transition
@@ -371,18 +371,18 @@ def _secretariat() -> list[User]:
 def _notify(submission: Submission, action: str, visibility: CommentVisibility) -> None:
     reference = submission.reference
     if action in ("submit", "request_cancellation"):
-        recipients, subject = _secretariat(), _("%(ref)s awaits review", ref=reference)
+        recipients, subject = _secretariat(), _l("%(ref)s awaits review", ref=reference)
     elif action in ("accept", "return", "accept_cancellation", "reject_cancellation"):
         recipients = _recipients_for_state(submission.state_id)
-        subject = _("%(ref)s: %(status)s", ref=reference, status=submission.status.label)
+        subject = _l("%(ref)s: %(status)s", ref=reference, status=submission.status.lazy_label)
     elif action == "comment" and visibility == CommentVisibility.SHARED:
         recipients = _recipients_for_state(submission.state_id) + _secretariat()
-        subject = _("New comment on %(ref)s", ref=reference)
+        subject = _l("New comment on %(ref)s", ref=reference)
     else:
         return
     for user in recipients:
         notifications.queue(user, f"submission.{action}", subject,
-                            _("%(ref)s is now: %(status)s.", ref=reference, status=submission.status.label),
+                            _l("%(ref)s is now: %(status)s.", ref=reference, status=submission.status.lazy_label),
                             {"reference": reference, "action": action})
 
 

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from registry.db import db
 from registry.enums import Role
-from registry.i18n import _
+from registry.i18n import _, _l
 from registry.models import MemberState, User
 from registry.models.user import DISPLAY_NAME_MAX
 from registry.passwords import PASSWORD_MAX, PASSWORD_MIN, hash_password, verify_password
@@ -87,9 +87,9 @@ def create_user(actor, *, email, display_name, role, state_id=None, password, is
     notifications.queue(
         user,
         "account_created",
-        _("Your account in the SCO confidence-building measures registry"),
-        _("An account has been created for you (%(role)s). Your administrator will give you the password.",
-          role=user.role.label),
+        _l("Your account in the SCO confidence-building measures registry"),
+        _l("An account has been created for you (%(role)s). Your administrator will give you the password.",
+           role=user.role.lazy_label),
     )
     return user
 
@@ -171,8 +171,8 @@ def reset_password(actor, user: User, new_password: str) -> User:
     notifications.queue(
         user,
         "password_reset",
-        _("Your registry password was reset"),
-        _("An administrator has reset your password. If you did not expect this, tell the Secretariat."),
+        _l("Your registry password was reset"),
+        _l("An administrator has reset your password. If you did not expect this, tell the Secretariat."),
     )
     return user
 

@@ -9,7 +9,7 @@ from datetime import date
 
 from registry.db import db, utcnow
 from registry.enums import StateStatus, VisitKind, VisitRequestStatus
-from registry.i18n import _
+from registry.i18n import _, _l
 from registry.models import MemberState, User, VisitRequest
 from registry.models.visit import NAME_MAX, TEXT_MAX
 from registry.services import audit, notifications, visits
@@ -69,7 +69,7 @@ def create_request(actor, host: MemberState | None, *, facility, kind=None, pref
     db.session.flush()
     _record(actor, request, "create", {"status": [None, "open"], "host": [None, host.code],
                                        "facility": [None, facility]})
-    _tell(host.id, "visit_request.new", _("%(state)s asks for a visit (%(ref)s)", state=actor.state.name_en,
+    _tell(host.id, "visit_request.new", _l("%(state)s asks for a visit (%(ref)s)", state=actor.state.name_en,
                                           ref=request.reference), request.reference)
     return request
 
@@ -100,7 +100,7 @@ def accept_request(actor, request: VisitRequest, *, places=2, expected_lock=None
     request.offer_id = offer.id
     _record(actor, request, "accept", {"status": ["open", "accepted"], "offer": [None, offer.reference]})
     _tell(request.requesting_state_id, "visit_request.accepted",
-          _("%(ref)s: the host agreed; its offer %(offer)s will follow review", ref=request.reference,
+          _l("%(ref)s: the host agreed; its offer %(offer)s will follow review", ref=request.reference,
             offer=offer.reference), request.reference)
     return offer
 
@@ -115,7 +115,7 @@ def decline_request(actor, request: VisitRequest, *, reason="", expected_lock=No
     request.decline_reason = reason
     _record(actor, request, "decline", {"status": ["open", "declined"], "reason": [None, reason or None]})
     _tell(request.requesting_state_id, "visit_request.declined",
-          _("%(ref)s: the host declined the visit", ref=request.reference), request.reference)
+          _l("%(ref)s: the host declined the visit", ref=request.reference), request.reference)
     return request
 
 
@@ -127,7 +127,7 @@ def withdraw_request(actor, request: VisitRequest, *, expected_lock=None) -> Vis
         db.session.flush()
     _record(actor, request, "withdraw", {"status": ["open", "withdrawn"]})
     _tell(request.host_state_id, "visit_request.withdrawn",
-          _("%(ref)s was withdrawn", ref=request.reference), request.reference)
+          _l("%(ref)s was withdrawn", ref=request.reference), request.reference)
     return request
 
 

@@ -27,7 +27,7 @@ from registry.enums import (
     VisitKind,
     VisitStatus,
 )
-from registry.i18n import _
+from registry.i18n import _, _l
 from registry.models import (
     ExerciseDetails,
     MemberState,
@@ -403,7 +403,7 @@ class VisitAdapter:
         elif action == "accept_cancellation" and visit.status != VisitStatus.CANCELLED:
             visit.cancel_reason = submission.cancel_reason or _("The offer was cancelled.")
             _set_status(actor, visit, "cancel_visit", VisitStatus.CANCELLED, comment=visit.cancel_reason)
-            _tell_invitees(visit, "visit.cancelled", _("Visit %(ref)s is cancelled", ref=submission.reference))
+            _tell_invitees(visit, "visit.cancelled", _l("Visit %(ref)s is cancelled", ref=submission.reference))
 
 
 register(RecordType.VISIT, VisitAdapter())
@@ -472,10 +472,10 @@ def _offer_accepted(actor, submission: Submission, visit: Visit, today: date) ->
         _set_status(actor, visit, "invitations_sent", VisitStatus.INVITATIONS_SENT,
                     changes={"invitations_sent_on": [None, today.isoformat()]})
         _tell_invitees(visit, "visit.invitation",
-                       _("Invitation to visit %(ref)s: answer by %(date)s", ref=submission.reference,
+                       _l("Invitation to visit %(ref)s: answer by %(date)s", ref=submission.reference,
                          date=_iso(visit.answer_by)))
     else:
-        _tell_invitees(visit, "visit.amended", _("The offer of visit %(ref)s was amended", ref=submission.reference))
+        _tell_invitees(visit, "visit.amended", _l("The offer of visit %(ref)s was amended", ref=submission.reference))
 
 
 def _check_life(actor, visit: Visit, action: str, expected_lock) -> None:
@@ -548,7 +548,7 @@ def postpone(actor, visit: Visit, *, start_date, end_date, answer_by, start_time
         _set_status(actor, visit, "postpone", VisitStatus.POSTPONED, comment=comment,
                     changes=audit.diff(before, after) | ({"reason": [None, reason]} if reason else {}))
         _tell_invitees(visit, "visit.postponed",
-                       _("Visit %(ref)s is postponed to %(start)s", ref=visit.submission.reference,
+                       _l("Visit %(ref)s is postponed to %(start)s", ref=visit.submission.reference,
                          start=start.isoformat()), comment)
         db.session.flush()
     return visit
@@ -579,7 +579,7 @@ def cancel(actor, visit: Visit, *, reason, expected_lock=None) -> Visit:
         visit.cancel_reason = reason
         _set_status(actor, visit, "cancel_visit", VisitStatus.CANCELLED, comment=reason,
                     changes={"cancel_reason": [None, reason]})
-        _tell_invitees(visit, "visit.cancelled", _("Visit %(ref)s is cancelled", ref=visit.submission.reference),
+        _tell_invitees(visit, "visit.cancelled", _l("Visit %(ref)s is cancelled", ref=visit.submission.reference),
                        reason)
         db.session.flush()
     return visit
@@ -653,12 +653,12 @@ def answer(actor, visit: Visit, *, decision, participants: list[ParticipantInput
             raise Conflict(_("Another officer of your state answered meanwhile. Reload the visit to see the "
                              "answer, then change it if needed.")) from exc
     state = db.session.get(MemberState, actor.state_id)
-    summary = (_("%(state)s accepted with %(n)d participants.", state=state.name_en, n=len(people))
-               if decision == AnswerDecision.ACCEPTED else _("%(state)s declined.", state=state.name_en))
-    _event(visit.submission, actor, "answer", None, None, summary)
+    summary = (_l("%(state)s accepted with %(n)d participants.", state=state.name_en, n=len(people))
+               if decision == AnswerDecision.ACCEPTED else _l("%(state)s declined.", state=state.name_en))
+    _event(visit.submission, actor, "answer", None, None, str(summary))
     audit.record("visit.answer", actor=actor, object_type="visit", object_id=visit.submission.reference,
                  state_code=state.code, changes=audit.diff(before, _answer_snapshot(row)))
-    _tell_host(visit, "visit.answer", _("%(ref)s: %(summary)s", ref=visit.submission.reference, summary=summary))
+    _tell_host(visit, "visit.answer", _l("%(ref)s: %(summary)s", ref=visit.submission.reference, summary=summary))
     return row
 
 
@@ -754,8 +754,8 @@ def answer_reminders(today: date) -> list[notifications.Reminder]:
                 continue
             reminders.append(notifications.Reminder(
                 recipients=officers, kind="reminder.visit_answer",
-                subject=_("Visit %(ref)s: answer by %(date)s", ref=reference, date=visit.answer_by.isoformat()),
-                body=_("Your state is invited to visit %(ref)s and has not answered yet. Answers are due by "
+                subject=_l("Visit %(ref)s: answer by %(date)s", ref=reference, date=visit.answer_by.isoformat()),
+                body=_l("Your state is invited to visit %(ref)s and has not answered yet. Answers are due by "
                        "%(date)s.", ref=reference, date=visit.answer_by.isoformat()),
                 dedupe_key=f"visit_answer:{visit.id}:{state_id}:{visit.answer_by.isoformat()}:{code}",
                 context={"reference": reference}))
