@@ -10,6 +10,7 @@ from registry.models.exercise import (
 )
 from registry.models.inquiry import Inquiry
 from registry.models.outbox import OutboxMessage
+from registry.models.security import LoginThrottle, PasswordResetToken, RecoveryCode, SecuritySetting
 from registry.models.setting import ProfileInForce
 from registry.models.state import MemberState, StatusPeriod
 from registry.models.submission import ReferenceCounter, Revision, Submission, SubmissionEvent
@@ -35,11 +36,15 @@ __all__ = [
     "ExercisePhase",
     "Inquiry",
     "LoginSession",
+    "LoginThrottle",
     "MemberState",
     "OutboxMessage",
+    "PasswordResetToken",
     "ProfileInForce",
+    "RecoveryCode",
     "ReferenceCounter",
     "Revision",
+    "SecuritySetting",
     "StatusPeriod",
     "Submission",
     "SubmissionEvent",
