@@ -1,4 +1,8 @@
-"""Password hashing with argon2id (argon2-cffi), parameters from configuration."""
+"""Password hashing with argon2id (argon2-cffi), parameters from configuration; the common-password list."""
+
+import gzip
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -6,6 +10,19 @@ from flask import current_app
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 128
+# Django's list of 19,640 common passwords (see seeds/common-passwords.README.md for provenance and licence).
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parents[1] / "seeds" / "common-passwords.txt.gz"
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as handle:
+        return frozenset(line.strip() for line in handle if line.strip())
+
+
+def is_common(password: str) -> bool:
+    """True for a password on the shipped list, compared without regard to case or surrounding spaces."""
+    return password.strip().lower() in _common_passwords()
 
 
 def _hasher() -> PasswordHasher:

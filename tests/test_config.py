@@ -16,7 +16,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 
 
 def test_production_switches_on_secure_cookies(tmp_path):
-    config = load_config(str(tmp_path), environ={"REGISTRY_ENV": "production", "SECRET_KEY": "x" * 32,
+    config = load_config(str(tmp_path), environ={"REGISTRY_ENV": "production", "SECRET_KEY": "0123456789abcdef" * 4,
                                                  "DATABASE_URL": "postgresql://u@db/registry"})
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_NAME"] == "__Host-session"

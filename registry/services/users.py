@@ -7,7 +7,7 @@ from registry.enums import Role
 from registry.i18n import _
 from registry.models import MemberState, User
 from registry.models.user import DISPLAY_NAME_MAX
-from registry.passwords import PASSWORD_MAX, PASSWORD_MIN, hash_password, verify_password
+from registry.passwords import PASSWORD_MAX, PASSWORD_MIN, hash_password, is_common, verify_password
 from registry.services import audit, notifications
 from registry.services.errors import Conflict, ValidationFailed
 from registry.services.permissions import require
@@ -17,7 +17,7 @@ from registry.services.validation import INT32_MAX, Errors, clean_email, clean_t
 AUDITED_FIELDS = ["email", "display_name", "role", "state_id", "active", "is_demo", "locale"]
 
 
-def _check_password(errors: Errors, field: str, password: str | None) -> str:
+def check_password(errors: Errors, field: str, password: str | None) -> str:
     password = password or ""
     message = control_character_message(password)
     if message:
@@ -26,6 +26,8 @@ def _check_password(errors: Errors, field: str, password: str | None) -> str:
         errors.add(field, _("Use at least %(n)d characters.", n=PASSWORD_MIN))
     elif len(password) > PASSWORD_MAX:
         errors.add(field, _("At most %(n)d characters.", n=PASSWORD_MAX))
+    elif is_common(password):
+        errors.add(field, _("This password is on a list of commonly used passwords. Choose another one."))
     return password
 
 
@@ -60,7 +62,7 @@ def create_user(actor, *, email, display_name, role, state_id=None, password, is
     email = clean_email(errors, "email", email)
     display_name = clean_text(errors, "display_name", display_name, max_length=DISPLAY_NAME_MAX)
     role, state = _resolve_role_and_state(errors, role, state_id)
-    password = _check_password(errors, "password", password)
+    password = check_password(errors, "password", password)
     if "email" not in errors.by_field and _email_taken(email):
         errors.add("email", _("An account with this e-mail address already exists."))
     errors.raise_if_any()
@@ -160,7 +162,7 @@ def reset_password(actor, user: User, new_password: str) -> User:
     """An administrator sets a new password; every session of the user ends."""
     require(actor, "user.reset_password", user)
     errors = Errors()
-    new_password = _check_password(errors, "password", new_password)
+    new_password = check_password(errors, "password", new_password)
     errors.raise_if_any()
     user.password_hash = hash_password(new_password)
     revoke_all_sessions(user, "password_reset")
@@ -182,7 +184,7 @@ def change_own_password(user: User, current_password: str, new_password: str, ke
     errors = Errors()
     if not verify_password(user.password_hash, current_password or ""):
         errors.add("current_password", _("This is not your current password."))
-    new_password = _check_password(errors, "new_password", new_password)
+    new_password = check_password(errors, "new_password", new_password)
     if not errors.by_field and new_password == current_password:
         errors.add("new_password", _("Choose a password different from the current one."))
     errors.raise_if_any()
@@ -193,3 +195,11 @@ def change_own_password(user: User, current_password: str, new_password: str, ke
         state_code=user.state.code if user.state else None, changes={"password_hash": [audit.REDACTED] * 2},
     )
     return user
+
+
+def end_all_sessions(user: User) -> None:
+    """"Sign out everywhere": every session of the user ends, the current one too."""
+    require(user, "account.end_sessions", user)
+    revoke_all_sessions(user, "signed_out_everywhere")
+    audit.record("account.end_all_sessions", actor=user, object_type="user", object_id=user.id,
+                 state_code=user.state.code if user.state else None)
