@@ -91,7 +91,7 @@ def _normalise(code: str | None) -> str:
 
 def _matching_step(secret: str, code: str, now: float | None = None) -> int | None:
     """The time-step within the drift window whose code this is, or None."""
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = int((time.time() if now is None else now) // STEP_SECONDS)
@@ -173,7 +173,7 @@ def reset_second_factor(actor: User, user: User) -> None:
 def verify(user: User, code: str) -> str | None:
     """Check a second-factor code at sign-in: "totp", "recovery", or None (audited with the reason)."""
     normalised = _normalise(code)
-    if user.has_second_factor and user.totp_secret:
+    if user.has_second_factor and user.totp_secret and normalised.isascii():
         step = _matching_step(user.totp_secret, normalised)
         if step is not None:
             # One atomic UPDATE: of two requests racing with the same code, only one moves the step on.
