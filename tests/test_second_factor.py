@@ -33,7 +33,7 @@ def enrol(client, app) -> tuple[str, list[str]]:
     page = client.post("/account/two-factor/start", data={"csrf_token": csrf_token(client, "/account/two-factor")})
     assert page.status_code == 200
     secret = SECRET_RE.search(page.get_data(as_text=True)).group(1)
-    assert f"otpauth://totp/" in page.get_data(as_text=True)
+    assert "otpauth://totp/" in page.get_data(as_text=True)
     done = client.post("/account/two-factor/confirm",
                        data={"code": code_now(secret), "csrf_token": csrf_token(client, "/account/two-factor")})
     assert done.status_code == 200
