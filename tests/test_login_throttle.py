@@ -15,7 +15,10 @@ LOCKED = "Too many failed sign-in attempts. Sign-in is paused for a few minutes;
 BAD = "The e-mail address or the password is not right."
 
 
-def attempt(client, email, password="not the password at all"):
+WRONG_PASSWORD = "not the password at all"
+
+
+def attempt(client, email, password=WRONG_PASSWORD):
     return client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)})
 
 
