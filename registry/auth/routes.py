@@ -40,8 +40,18 @@ def _locked_message() -> str:
     return _("Too many failed sign-in attempts. Sign-in is paused for a few minutes; try again later.")
 
 
+def _fresh_session() -> None:
+    """Nothing carried over from before the sign-in step, the CSRF token included.
+
+    Flask-WTF caches the token in `g`; a caller that keeps one app context over several requests (a script,
+    a test) would otherwise be handed the old session's token.
+    """
+    session.clear()
+    g.pop("csrf_token", None)
+
+
 def _start_session(result) -> None:
-    session.clear()  # a fresh session at every login: nothing carried over from before
+    _fresh_session()  # a fresh session at every login: nothing carried over from before
     session["sid"] = result.token
     login_user(result.user)
 
@@ -63,7 +73,7 @@ def login():
         elif result.status == auth_service.FAILED:
             form.password.errors = [_("The e-mail address or the password is not right.")]
         elif result.status == auth_service.SECOND_FACTOR:
-            session.clear()
+            _fresh_session()
             session["pending_second_factor"] = [result.user.id, int(time.time())]
             return redirect(url_for("auth.login_verify", next=next_target or None))
         else:
