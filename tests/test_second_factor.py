@@ -308,3 +308,12 @@ def test_bad_input_in_the_code_field_is_answered_not_crashed(app, client, make_u
         response = code_step(client, bad)
         assert response.status_code in (200, 413), repr(bad)
     assert not signed_in(client)
+
+
+def test_the_command_line_removes_a_second_factor(app, runner, make_user):
+    user = make_user(role="admin")
+    result = runner.invoke(args=["reset-second-factor", user.email])
+    assert result.exit_code == 0 and "second factor removed" in result.output
+    assert fetch(app, User, user.id).totp_enabled_at is None
+    [entry] = entries(app, "user.reset_second_factor")
+    assert entry.actor_label == "cli"
