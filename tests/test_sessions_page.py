@@ -99,3 +99,23 @@ def test_a_role_change_ends_the_sessions_of_that_user(app, client, make_user, lo
     assert fetch(app, User, target.id).role.value == "auditor"
     assert browser.get("/states/").status_code == 302
     assert live_rows(app, target.id) == []
+
+
+def test_setting_up_a_second_factor_gives_this_browser_a_new_session_id(app, client, make_user):
+    import pyotp
+
+    user = make_user(role="officer")
+    login(client, user)
+    with client.session_transaction() as session:
+        before = session["sid"]
+    rows_before = {row.id for row in live_rows(app, user.id)}
+    token = csrf_token(client, "/account/two-factor")
+    page = client.post("/account/two-factor/start", data={"csrf_token": token}).get_data(as_text=True)
+    secret = page.split('<code class="secret">', 1)[1].split("<", 1)[0]
+    done = client.post("/account/two-factor/confirm", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token})
+    assert done.status_code == 200
+    with client.session_transaction() as session:
+        assert session["sid"] != before
+    assert client.get("/states/").status_code == 200
+    after = {row.id for row in live_rows(app, user.id)}
+    assert len(after) == 1 and not after & rows_before

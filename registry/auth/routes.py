@@ -23,7 +23,7 @@ from registry.services import auth as auth_service
 from registry.services import mfa, password_reset
 from registry.services import users as user_service
 from registry.services.errors import ValidationFailed
-from registry.services.sessions import is_live
+from registry.services.sessions import is_live, open_session
 from registry.web import apply_errors, is_safe_next, login_required, public, redirect_next
 
 bp = Blueprint("auth", __name__)
@@ -227,14 +227,20 @@ def two_factor_confirm():
     if current_user.has_second_factor or not current_user.totp_secret:
         return redirect(url_for("auth.two_factor"))
     if form.validate_on_submit():
-        keep = g.login_session.id if g.get("login_session") else None
+        user = current_user._get_current_object()
         try:
-            codes = mfa.confirm_enrolment(current_user, form.code.data, keep_session_id=keep)
+            # Every session ends, this one too: they were opened with a password only ...
+            codes = mfa.confirm_enrolment(user, form.code.data)
         except ValidationFailed as exc:
             db.session.commit()  # keeps the audit entry of the failed confirmation
             apply_errors(form, exc)
         else:
+            # ... and this browser goes on in a new one, with a new id (as at any change of privilege).
+            token, _row = open_session(user)
             db.session.commit()
+            _fresh_session()
+            session["sid"] = token
+            login_user(user)
             return render_template("auth/recovery_codes.html", codes=codes, enrolled=True)
     return _render_enrolment(form)
 

@@ -118,10 +118,11 @@ def _new_recovery_codes(user: User) -> list[str]:
     return codes
 
 
-def confirm_enrolment(user: User, code: str, keep_session_id: int | None = None) -> list[str]:
+def confirm_enrolment(user: User, code: str) -> list[str]:
     """Turn the second factor on with a code from the new secret; returns the recovery codes (shown once).
 
-    Every other session of the user ends: they were opened with a password only.
+    Every session of the user ends, the caller's too: they were opened with a password only. The web route
+    opens a new one for the browser that enrolled.
     """
     if user.has_second_factor or not user.totp_secret:
         raise ValidationFailed({"": [_("Start the set-up again: there is no secret waiting for confirmation.")]})
@@ -134,7 +135,7 @@ def confirm_enrolment(user: User, code: str, keep_session_id: int | None = None)
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step
     codes = _new_recovery_codes(user)
-    revoke_all_sessions(user, "second_factor_enrolled", except_id=keep_session_id)
+    revoke_all_sessions(user, "second_factor_enrolled")
     audit.record("auth.second_factor_enrolled", actor=user, object_type="user", object_id=user.id,
                  state_code=_state_code(user), changes={"recovery_codes": ["", RECOVERY_CODE_COUNT]})
     return codes
