@@ -12,7 +12,7 @@ from registry.services import mfa
 from tests.conftest import csrf_token, fetch, login
 
 SECRET_RE = re.compile(r'<code class="secret">([A-Z2-7]{16,})</code>')
-CODE_RE = re.compile(r"<li><code>([a-z2-7]{5}-[a-z2-7]{5})</code></li>")
+CODE_RE = re.compile(r"<li><code>([a-z2-7]{6}-[a-z2-7]{6}-[a-z2-7]{6}-[a-z2-7]{6})</code></li>")
 WRONG_CODE = "This code is not right, or it was used already."
 
 
@@ -252,8 +252,13 @@ def test_a_recovery_code_works_once_and_is_audited(app, client, make_user):
 def test_new_recovery_codes_replace_the_old_ones(app, client, make_user):
     user = make_user(role="auditor")
     login(client, user)
+    token = csrf_token(client, "/account/two-factor")
+    refused = client.post("/account/two-factor/recovery-codes", data={"current_password": "not the password",
+                                                                     "csrf_token": token})
+    assert "This is not your current password." in refused.get_data(as_text=True)
+    assert not CODE_RE.findall(refused.get_data(as_text=True))
     page = client.post("/account/two-factor/recovery-codes",
-                       data={"csrf_token": csrf_token(client, "/account/two-factor")})
+                       data={"current_password": user.password, "csrf_token": token})
     fresh = CODE_RE.findall(page.get_data(as_text=True))
     assert len(fresh) == 10
     assert entries(app, "auth.recovery_codes_renewed")

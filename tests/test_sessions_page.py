@@ -42,7 +42,14 @@ def test_sign_out_everywhere_ends_every_session_this_one_too(app, client, make_u
     for browser in others + [client]:
         assert login(browser, user).status_code == 302
 
-    response = client.post("/account/sessions/end-all", data={"csrf_token": csrf_token(client, "/account/sessions")})
+    token = csrf_token(client, "/account/sessions")
+    wrong = client.post("/account/sessions/end-all", data={"current_password": "not my password at all",
+                                                           "csrf_token": token})
+    assert wrong.status_code == 200 and "This is not your current password." in wrong.get_data(as_text=True)
+    assert all(browser.get("/states/").status_code == 200 for browser in others)
+
+    response = client.post("/account/sessions/end-all", data={"current_password": user.password,
+                                                              "csrf_token": token})
 
     assert response.status_code == 302 and response.location == "/login"
     for browser in others + [client]:
@@ -51,13 +58,16 @@ def test_sign_out_everywhere_ends_every_session_this_one_too(app, client, make_u
     with app.app_context():
         [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "account.end_all_sessions")).all()
         assert entry.actor_id == user.id
+        [failed] = db.session.scalars(select(AuditEntry)
+                                      .where(AuditEntry.action == "auth.reauthentication_failed")).all()
+        assert failed.actor_id == user.id and failed.outcome == "failure"
 
 
 def test_sign_out_everywhere_needs_the_form_token(app, client, make_user):
     user = make_user(role="officer")
     login(client, user)
-    response = client.post("/account/sessions/end-all", data={})
-    assert response.status_code in (302, 400)
+    response = client.post("/account/sessions/end-all", data={"current_password": user.password})
+    assert response.status_code == 400 and "The form expired" in response.get_data(as_text=True)
     assert client.get("/states/").status_code == 200
     assert len(live_rows(app, user.id)) == 1
 

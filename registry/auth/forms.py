@@ -56,3 +56,9 @@ class NewPasswordForm(FlaskForm):
         validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX), NoControlCharacters()],
         description=_l("At least 12 characters. A long phrase is easier to remember than symbols."),
     )
+
+
+class ReauthenticateForm(FlaskForm):
+    """A change to how one signs in: the password is asked again."""
+
+    current_password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])

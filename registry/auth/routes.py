@@ -14,6 +14,7 @@ from registry.auth.forms import (
     LoginForm,
     LogoutForm,
     NewPasswordForm,
+    ReauthenticateForm,
     SecondFactorForm,
 )
 from registry.db import db
@@ -190,11 +191,16 @@ def reset_password(token: str):
 # --- second factor ------------------------------------------------------------------------------------------------
 
 
+def _two_factor_page(reauth_form=None):
+    return render_template("auth/two_factor.html", required=mfa.is_required(current_user),
+                           remaining=mfa.remaining_recovery_codes(current_user), form=ButtonForm(),
+                           reauth_form=reauth_form or ReauthenticateForm(formdata=None))
+
+
 @bp.route("/account/two-factor")
 @login_required
 def two_factor():
-    return render_template("auth/two_factor.html", required=mfa.is_required(current_user),
-                           remaining=mfa.remaining_recovery_codes(current_user), form=ButtonForm())
+    return _two_factor_page()
 
 
 def _render_enrolment(form):
@@ -248,26 +254,23 @@ def two_factor_confirm():
 @bp.route("/account/two-factor/recovery-codes", methods=["POST"])
 @login_required
 def recovery_codes():
-    form = ButtonForm()
-    if not form.validate_on_submit():
-        flash(_("The form expired. Please try again."), "error")
-        return redirect(url_for("auth.two_factor"))
-    try:
-        codes = mfa.regenerate_recovery_codes(current_user)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        apply_errors(form, exc)
-        return redirect(url_for("auth.two_factor"))
-    db.session.commit()
-    return render_template("auth/recovery_codes.html", codes=codes, enrolled=False)
+    form = ReauthenticateForm()
+    if form.validate_on_submit():
+        try:
+            codes = mfa.regenerate_recovery_codes(current_user, form.current_password.data)
+        except ValidationFailed as exc:
+            db.session.commit()  # keeps the audit entry and the failure count of a wrong password
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            return render_template("auth/recovery_codes.html", codes=codes, enrolled=False)
+    return _two_factor_page(form), 200
 
 
 # --- sessions -----------------------------------------------------------------------------------------------------
 
 
-@bp.route("/account/sessions")
-@login_required
-def sessions():
+def _sessions_page(form):
     rows = db.session.scalars(
         select(LoginSession)
         .where(LoginSession.user_id == current_user.id, LoginSession.revoked_at.is_(None))
@@ -275,22 +278,32 @@ def sessions():
     ).all()
     current_id = g.login_session.id if g.get("login_session") else None
     return render_template("auth/sessions.html", rows=[row for row in rows if is_live(row)], current_id=current_id,
-                           form=ButtonForm())
+                           form=form)
+
+
+@bp.route("/account/sessions")
+@login_required
+def sessions():
+    return _sessions_page(ReauthenticateForm(formdata=None))
 
 
 @bp.route("/account/sessions/end-all", methods=["POST"])
 @login_required
 def logout_everywhere():
-    form = ButtonForm()
-    if not form.validate_on_submit():
-        flash(_("The form expired. Please try again."), "error")
-        return redirect(url_for("auth.sessions"))
-    user_service.end_all_sessions(current_user)
-    db.session.commit()
-    logout_user()
-    session.clear()
-    flash(_("You were signed out everywhere, on this device too."), "success")
-    return redirect(url_for("auth.login"))
+    form = ReauthenticateForm()
+    if form.validate_on_submit():
+        try:
+            user_service.end_all_sessions(current_user, form.current_password.data)
+        except ValidationFailed as exc:
+            db.session.commit()  # keeps the audit entry and the failure count of a wrong password
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash(_("You were signed out everywhere, on this device too."), "success")
+            return redirect(url_for("auth.login"))
+    return _sessions_page(form)
 
 
 def require_enrolment():

@@ -18,7 +18,7 @@ from registry.db import db, utcnow
 from registry.enums import Role
 from registry.i18n import _
 from registry.models import RecoveryCode, SecuritySetting, User
-from registry.services import audit
+from registry.services import audit, reauth
 from registry.services.errors import ValidationFailed
 from registry.services.permissions import require
 from registry.services.sessions import revoke_all_sessions
@@ -29,7 +29,9 @@ ISSUER = "SCO CBM Registry"
 STEP_SECONDS = 30
 DRIFT_STEPS = 1
 RECOVERY_CODE_COUNT = 10
-# Recovery codes: 10 characters of base32 (50 bits), shown as xxxxx-xxxxx.
+# Recovery codes: 24 characters of base32 (120 bits), shown as xxxxxx-xxxxxx-xxxxxx-xxxxxx. With at least
+# 112 bits a plain SHA-256 is an adequate store (ASVS 5.0 6.5.2); fewer bits would need a salted password hash.
+RECOVERY_CODE_LENGTH = 24
 _RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 
 
@@ -112,8 +114,8 @@ def _new_recovery_codes(user: User) -> list[str]:
     db.session.flush()
     codes = []
     for _i in range(RECOVERY_CODE_COUNT):
-        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _j in range(10))
-        codes.append(f"{raw[:5]}-{raw[5:]}")
+        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _j in range(RECOVERY_CODE_LENGTH))
+        codes.append("-".join(raw[i:i + 6] for i in range(0, RECOVERY_CODE_LENGTH, 6)))
         db.session.add(RecoveryCode(user_id=user.id, code_hash=_hash_recovery(raw)))
     return codes
 
@@ -141,9 +143,11 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     return codes
 
 
-def regenerate_recovery_codes(user: User) -> list[str]:
+def regenerate_recovery_codes(user: User, current_password: str) -> list[str]:
+    """New recovery codes replace the old ones; the password is asked again first."""
     if not user.has_second_factor:
         raise ValidationFailed({"": [_("Set up a second factor first.")]})
+    reauth.require_password(user, current_password)
     codes = _new_recovery_codes(user)
     audit.record("auth.recovery_codes_renewed", actor=user, object_type="user", object_id=user.id,
                  state_code=_state_code(user), changes={"recovery_codes": ["", RECOVERY_CODE_COUNT]})
@@ -189,7 +193,7 @@ def verify(user: User, code: str) -> str | None:
                 return None
             set_committed_value(user, "totp_last_step", step)
             return "totp"
-        if len(normalised) == 10:
+        if len(normalised) == RECOVERY_CODE_LENGTH:
             row = db.session.scalar(select(RecoveryCode).where(
                 RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_recovery(normalised),
                 RecoveryCode.used_at.is_(None),

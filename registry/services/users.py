@@ -197,9 +197,12 @@ def change_own_password(user: User, current_password: str, new_password: str, ke
     return user
 
 
-def end_all_sessions(user: User) -> None:
-    """"Sign out everywhere": every session of the user ends, the current one too."""
+def end_all_sessions(user: User, current_password: str) -> None:
+    """"Sign out everywhere": every session of the user ends, the current one too. The password is asked again."""
     require(user, "account.end_sessions", user)
+    from registry.services import reauth
+
+    reauth.require_password(user, current_password)
     revoke_all_sessions(user, "signed_out_everywhere")
     audit.record("account.end_all_sessions", actor=user, object_type="user", object_id=user.id,
                  state_code=user.state.code if user.state else None)
