@@ -231,6 +231,8 @@ POST_ACTIONS = [
     ("profiles.set_in_force", {"in_force": "0"}),
     ("admin.user_reset_second_factor", {}),
     ("admin.security", {"second_factor_for_everyone": "y"}),
+    ("admin.user_end_sessions", {}),
+    ("admin.end_every_session", {}),
 ]
 
 

@@ -129,3 +129,32 @@ def test_setting_up_a_second_factor_gives_this_browser_a_new_session_id(app, cli
     assert client.get("/states/").status_code == 200
     after = {row.id for row in live_rows(app, user.id)}
     assert len(after) == 1 and not after & rows_before
+
+
+def test_an_admin_ends_the_sessions_of_one_account(app, client, make_user, login_as):
+    target, bystander = make_user(role="officer", state="KG"), make_user(role="officer")
+    browsers = {who.id: app.test_client() for who in (target, bystander)}
+    login(browsers[target.id], target)
+    login(browsers[bystander.id], bystander)
+    login_as("admin")
+    response = client.post(f"/admin/users/{target.id}/sessions/end",
+                           data={"csrf_token": csrf_token(client, f"/admin/users/{target.id}")})
+    assert response.status_code == 302
+    assert browsers[target.id].get("/states/").status_code == 302
+    assert browsers[bystander.id].get("/states/").status_code == 200
+    with app.app_context():
+        [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "user.end_sessions")).all()
+        assert entry.object_id == str(target.id)
+
+
+def test_an_admin_ends_every_session_but_their_own(app, client, make_user, login_as):
+    people = [make_user(role="officer"), make_user(role="auditor")]
+    browsers = [app.test_client() for _person in people]
+    for browser, person in zip(browsers, people, strict=True):
+        login(browser, person)
+    login_as("admin")
+    response = client.post("/admin/security/end-every-session",
+                           data={"csrf_token": csrf_token(client, "/admin/security")}, follow_redirects=True)
+    assert "2 sessions were ended." in response.get_data(as_text=True)
+    assert all(browser.get("/states/").status_code == 302 for browser in browsers)
+    assert client.get("/states/").status_code == 200

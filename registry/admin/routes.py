@@ -2,7 +2,7 @@
 
 import unicodedata
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from registry.admin.forms import (
@@ -180,6 +180,34 @@ def user_reset_second_factor(user_id: int):
     return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
+@bp.route("/users/<int:user_id>/sessions/end", methods=["POST"])
+@requires("user.end_sessions")
+def user_end_sessions(user_id: int):
+    user = get_or_404(User, user_id)
+    form = PlainForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "error")
+    else:
+        user_service.end_sessions_of(current_user, user)
+        db.session.commit()
+        flash(_("Every session of this account was ended."), "success")
+    return redirect(url_for("admin.user_detail", user_id=user_id))
+
+
+@bp.route("/security/end-every-session", methods=["POST"])
+@requires("security.settings")
+def end_every_session():
+    form = PlainForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "error")
+    else:
+        keep = g.login_session.id if g.get("login_session") else None
+        ended = user_service.end_every_session(current_user, keep_session_id=keep)
+        db.session.commit()
+        flash(_("%(n)d sessions were ended. Everyone else signs in again.", n=ended), "success")
+    return redirect(url_for("admin.security"))
+
+
 @bp.route("/security", methods=["GET", "POST"])
 @requires("security.settings")
 def security():
@@ -191,4 +219,4 @@ def security():
         db.session.commit()
         flash(_("The security settings were saved."), "success")
         return redirect(url_for("admin.security"))
-    return render_template("admin/security.html", form=form)
+    return render_template("admin/security.html", form=form, plain_form=PlainForm())

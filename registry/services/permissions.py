@@ -94,6 +94,7 @@ POLICY: dict[str, Rule] = {
     "account.change_password": Rule(ALL_ROLES),
     "account.end_sessions": Rule(ALL_ROLES),
     "user.reset_second_factor": Rule(frozenset({ADMIN}), _not_self),
+    "user.end_sessions": Rule(frozenset({ADMIN}), _not_self),
     "security.settings": Rule(frozenset({ADMIN})),
     # submissions of every record type (the workflow table says which action needs which of these)
     "submission.file": Rule(frozenset({OFFICER, SECRETARIAT}), _files_for_state),

@@ -1,11 +1,11 @@
 """Accounts: create, update, deactivate, reactivate, reset and change passwords."""
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from registry.db import db
+from registry.db import db, utcnow
 from registry.enums import Role
 from registry.i18n import _
-from registry.models import MemberState, User
+from registry.models import LoginSession, MemberState, User
 from registry.models.user import DISPLAY_NAME_MAX
 from registry.passwords import PASSWORD_MAX, PASSWORD_MIN, hash_password, is_common, verify_password
 from registry.services import audit, notifications
@@ -206,3 +206,28 @@ def end_all_sessions(user: User, current_password: str) -> None:
     revoke_all_sessions(user, "signed_out_everywhere")
     audit.record("account.end_all_sessions", actor=user, object_type="user", object_id=user.id,
                  state_code=user.state.code if user.state else None)
+
+
+def end_sessions_of(actor, user: User) -> None:
+    """An administrator ends every session of one account (a lost laptop, a suspicion)."""
+    require(actor, "user.end_sessions", user)
+    revoke_all_sessions(user, "ended_by_admin")
+    audit.record("user.end_sessions", actor=actor, object_type="user", object_id=user.id,
+                 state_code=user.state.code if user.state else None)
+
+
+def end_every_session(actor, keep_session_id: int | None = None) -> int:
+    """An administrator ends the sessions of every account (their own current one excepted); returns how many."""
+    require(actor, "security.settings")
+    stmt = (
+        update(LoginSession)
+        .where(LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason="ended_by_admin")
+        .execution_options(synchronize_session=False)
+    )
+    if keep_session_id is not None:
+        stmt = stmt.where(LoginSession.id != keep_session_id)
+    ended = db.session.execute(stmt).rowcount
+    audit.record("security.end_every_session", actor=actor, object_type="setting", object_id="sessions",
+                 changes={"sessions_ended": ["", ended]})
+    return ended
