@@ -177,7 +177,7 @@ def enrol_second_factor(user) -> tuple[str, list[str]]:
     """Test set-up: give `user` a second factor directly (no audit entry), as if enrolled earlier."""
     user.totp_secret = pyotp.random_base32()
     user.totp_enabled_at = utcnow()
-    codes = ["-".join(raw[i:i + 6] for i in range(0, 24, 6)) for raw in (uuid.uuid4().hex[:24] for _i in range(10))]
+    codes = ["-".join(raw[i:i + 7] for i in range(0, 28, 7)) for raw in (uuid.uuid4().hex[:28] for _i in range(10))]
     for code in codes:
         db.session.add(RecoveryCode(user_id=user.id, code_hash=mfa._hash_recovery(code)))
     return user.totp_secret, codes

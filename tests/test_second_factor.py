@@ -12,7 +12,7 @@ from registry.services import mfa
 from tests.conftest import csrf_token, fetch, login
 
 SECRET_RE = re.compile(r'<code class="secret">([A-Z2-7]{16,})</code>')
-CODE_RE = re.compile(r"<li><code>([a-z2-7]{6}-[a-z2-7]{6}-[a-z2-7]{6}-[a-z2-7]{6})</code></li>")
+CODE_RE = re.compile(r"<li><code>((?:[a-z2-7]{7}-){3}[a-z2-7]{7})</code></li>")
 WRONG_CODE = "This code is not right, or it was used already."
 
 

@@ -29,9 +29,10 @@ ISSUER = "SCO CBM Registry"
 STEP_SECONDS = 30
 DRIFT_STEPS = 1
 RECOVERY_CODE_COUNT = 10
-# Recovery codes: 24 characters of base32 (120 bits), shown as xxxxxx-xxxxxx-xxxxxx-xxxxxx. With at least
-# 112 bits a plain SHA-256 is an adequate store (ASVS 5.0 6.5.2); fewer bits would need a salted password hash.
-RECOVERY_CODE_LENGTH = 24
+# Recovery codes: 28 characters of base32 (140 bits), shown as four groups of seven. With at least 112 bits a plain
+# SHA-256 is an adequate store (ASVS 5.0 6.5.2), and 128 bits is the floor for any unguessable value (11.5.1).
+RECOVERY_CODE_LENGTH = 28
+RECOVERY_GROUP = 7
 _RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 
 
@@ -115,7 +116,7 @@ def _new_recovery_codes(user: User) -> list[str]:
     codes = []
     for _i in range(RECOVERY_CODE_COUNT):
         raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _j in range(RECOVERY_CODE_LENGTH))
-        codes.append("-".join(raw[i:i + 6] for i in range(0, RECOVERY_CODE_LENGTH, 6)))
+        codes.append("-".join(raw[i:i + RECOVERY_GROUP] for i in range(0, RECOVERY_CODE_LENGTH, RECOVERY_GROUP)))
         db.session.add(RecoveryCode(user_id=user.id, code_hash=_hash_recovery(raw)))
     return codes
 
