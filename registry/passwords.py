@@ -1,6 +1,7 @@
 """Password hashing with argon2id (argon2-cffi), parameters from configuration; the common-password list."""
 
 import gzip
+import re
 from functools import cache
 from pathlib import Path
 
@@ -12,6 +13,36 @@ PASSWORD_MIN = 12
 PASSWORD_MAX = 128
 # Django's list of 19,640 common passwords (see seeds/common-passwords.README.md for provenance and licence).
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parents[1] / "seeds" / "common-passwords.txt.gz"
+
+
+CONTEXT_WORDS_FILE = Path(__file__).resolve().parents[1] / "seeds" / "context-words.txt"
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+@cache
+def _context_words() -> frozenset[str]:
+    lines = CONTEXT_WORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _made_of(letters: str, words: frozenset[str]) -> bool:
+    """True if `letters` is a concatenation of one or more of `words` (dynamic programming over positions)."""
+    reachable = [True] + [False] * len(letters)
+    for end in range(1, len(letters) + 1):
+        reachable[end] = any(reachable[start] and letters[start:end] in words for start in range(end))
+    return reachable[-1]
+
+
+def is_context_specific(password: str, personal: tuple[str, ...] = ()) -> bool:
+    """True when the letters of the password are only words of the registry's context or of the account itself
+    (e-mail, name), as in "Shanghai2026!" or "registry-admin-1234" or "ivanov.kz@1990"."""
+    letters = "".join(_LETTERS.findall(password.lower()))
+    if not letters:
+        return True  # digits and symbols only
+    words = set(_context_words())
+    for text in personal:
+        words.update(part for part in _LETTERS.findall((text or "").lower()) if len(part) >= 2)
+    return _made_of(letters, frozenset(words))
 
 
 @cache

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from registry.db import db, utcnow
 from registry.models import AuditEntry, OutboxMessage, PasswordResetToken, User
-from registry.passwords import is_common
+from registry.passwords import is_common, is_context_specific
 from tests.conftest import csrf_token, fetch, login
 
 LINK_RE = re.compile(r"https?://[^/\s]+(/password/reset/[A-Za-z0-9_-]+)")
@@ -83,6 +83,28 @@ def test_an_admin_cannot_set_a_common_password_either(app, client, login_as):
         "email": "x@example.org", "display_name": "X", "role": "officer", "state_id": "", "password": "qwerty123456",
         "csrf_token": csrf_token(client, "/admin/users/new")})
     assert COMMON in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("password", "refused"), [
+    ("Shanghai2026!!!", True),
+    ("registry-admin-1234", True),
+    ("SCO registry 2026", True),
+    ("petrova.kz 1990!!", True),  # the account's own e-mail
+    ("Anna Petrova 1990", True),  # the account's own name
+    ("Petrova walks the steppe", False),
+    ("correct horse battery", False),
+])
+def test_context_words_and_the_accounts_own_names_are_refused(password, refused):
+    assert is_context_specific(password, ("petrova.kz@mfa.example", "Anna Petrova")) is refused
+
+
+def test_a_password_of_context_words_is_refused_beside_the_field(app, client, login_as):
+    me = login_as("officer")
+    response = client.post("/account/password", data={"current_password": me.password,
+                                                      "new_password": "Shanghai-registry-2026",
+                                                      "csrf_token": csrf_token(client, "/account/password")})
+    assert re.search(r'<p class="error" id="new_password-error">[^<]*words easy to guess here',
+                     response.get_data(as_text=True))
 
 
 # --- asking for a link ---------------------------------------------------------------------------------------------

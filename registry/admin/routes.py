@@ -162,7 +162,7 @@ def user_reset_password(user_id: int):
     edit_form.state_id.choices = _state_choices()
     edit_form.version.data = user.version
     return render_template("admin/user_detail.html", user=user, form=edit_form,
-                           action_form=VersionForm(version=user.version), reset_form=form), 400
+                           action_form=VersionForm(version=user.version), reset_form=form, plain_form=PlainForm()), 400
 
 
 @bp.route("/users/<int:user_id>/second-factor", methods=["POST"])

@@ -83,7 +83,8 @@ def complete_reset(token: str, new_password: str) -> User | None:
     if row is None:
         return None
     errors = Errors()
-    new_password = check_password(errors, "new_password", new_password)
+    account = db.session.get(User, row.user_id)
+    new_password = check_password(errors, "new_password", new_password, (account.email, account.display_name))
     errors.raise_if_any()
     # Single use, also under two concurrent submissions: only the request that flips used_at goes on.
     now = utcnow()
