@@ -117,3 +117,28 @@ def test_log_lines_name_the_request_id(fresh_database_url, tmp_path, caplog):
     assert record.request_id == response.headers["X-Request-ID"]
     with app.app_context():
         db.engine.dispose()
+
+
+def test_trace_is_not_supported(client):
+    assert client.open("/login", method="TRACE").status_code == 405
+
+
+def test_html_responses_name_their_charset(client):
+    assert client.get("/login").headers["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_an_error_page_shows_no_internals(fresh_database_url, tmp_path):
+    app = create_app(make_test_config(fresh_database_url(), tmp_path))
+    app.config["TESTING"] = False  # let the 500 handler answer instead of raising into the test
+
+    @app.get("/_boom")
+    def boom():
+        raise RuntimeError("secret detail: postgresql://user:pw@db/registry")
+
+    response = app.test_client().get("/_boom")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "secret detail" not in html and "Traceback" not in html and "RuntimeError" not in html
+    assert response.headers["X-Request-ID"] in html  # the reference the user can quote
+    with app.app_context():
+        db.engine.dispose()
