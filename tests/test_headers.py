@@ -32,7 +32,7 @@ def test_every_response_carries_the_security_headers(client, path):
     assert policy["script-src"] == "script-src 'self'" and policy["style-src"] == "style-src 'self'"
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
     assert policy["frame-ancestors"] == "frame-ancestors 'none'"
-    assert policy["object-src"] == "object-src 'none'"
+    assert policy["object-src"] == "object-src 'none'" and policy["base-uri"] == "base-uri 'none'"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Frame-Options"] == "DENY"

@@ -158,3 +158,22 @@ def test_an_admin_ends_every_session_but_their_own(app, client, make_user, login
     assert "2 sessions were ended." in response.get_data(as_text=True)
     assert all(browser.get("/states/").status_code == 302 for browser in browsers)
     assert client.get("/states/").status_code == 200
+
+
+def test_a_session_ends_after_its_absolute_lifetime_even_when_active(app, client, make_user):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from registry.db import utcnow
+
+    user = make_user(role="officer")
+    login(client, user)
+    with app.app_context():
+        db.session.execute(update(LoginSession).values(created_at=utcnow() - timedelta(hours=12, minutes=1),
+                                                       last_seen_at=utcnow()))
+        db.session.commit()
+    assert client.get("/states/").status_code == 302
+    with app.app_context():
+        [row] = db.session.scalars(select(LoginSession).where(LoginSession.user_id == user.id)).all()
+        assert row.revoked_reason == "expired"
