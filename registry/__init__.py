@@ -1,8 +1,11 @@
 """The SCO confidence-building measures registry: application factory."""
 
 import logging
+import re
+import uuid
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, g, has_request_context, render_template, request, session
+from flask.logging import default_handler
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -36,8 +39,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_login(app)
     _register_blueprints(app)
     _register_error_handlers(app)
+    _register_request_id(app)
     _register_security_headers(app)
     app.before_request(refuse_too_many_fields)
+    _register_second_factor_gate(app)
     _register_template_helpers(app)
 
     from registry.cli import register_cli
@@ -158,21 +163,65 @@ def _register_error_handlers(app: Flask) -> None:
         return page("errors/500.html", 500)
 
 
+REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,64}", re.ASCII)
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the request's X-Request-ID on every log record of the app (`-` outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def _register_request_id(app: Flask) -> None:
+    """Every response carries an X-Request-ID, and the app's log lines name it.
+
+    The id a trusted reverse proxy sends is kept (so its log and ours match); from anyone else, or when it
+    is not a plain token (log injection), a new one is made.
+    """
+    request_filter = RequestIdFilter()
+    app.logger.addFilter(request_filter)
+    default_handler.addFilter(request_filter)
+    default_handler.setFormatter(
+        logging.Formatter("[%(asctime)s] %(levelname)s [%(request_id)s] %(module)s: %(message)s")
+    )
+
+    @app.before_request
+    def assign_request_id():
+        incoming = request.headers.get("X-Request-ID", "")
+        trusted = app.config["TRUSTED_PROXY_HOPS"] > 0 and REQUEST_ID_RE.fullmatch(incoming)
+        g.request_id = incoming if trusted else uuid.uuid4().hex
+
+    @app.after_request
+    def send_request_id(response):
+        response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+        return response
+
+
+def _register_second_factor_gate(app: Flask) -> None:
+    from registry.auth.routes import require_enrolment
+
+    app.before_request(require_enrolment)
+
+
 def _register_security_headers(app: Flask) -> None:
     @app.after_request
     def headers(response):
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         if current_user and current_user.is_authenticated:
             response.headers.setdefault("Cache-Control", "no-store")
         if app.config["PRODUCTION"]:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
 

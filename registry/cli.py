@@ -122,6 +122,17 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"password reset for {user.email}")
 
+    @app.cli.command("reset-second-factor")
+    @click.argument("email")
+    def reset_second_factor(email):
+        """Remove an account's second factor (lost device) and end its sessions; it enrols again at sign-in."""
+        from registry.services import mfa
+
+        user = _user_by_email(email)
+        mfa.reset_second_factor(CLI, user)
+        db.session.commit()
+        click.echo(f"second factor removed for {user.email}")
+
     @app.cli.command("demo-load")
     @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
     def demo_load(if_empty):

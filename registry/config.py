@@ -28,6 +28,35 @@ def _development_secret(instance_path: Path) -> str:
     return key
 
 
+# Secrets seen in examples and tutorials; production refuses them, and anything short or repetitive.
+KNOWN_DEFAULT_SECRETS = frozenset({"dev", "development", "secret", "secret-key", "secret_key", "changeme", "change-me",
+                                   "change_me", "test", "test-secret-key", "please-change-me", "insecure"})
+SECRET_MIN_LENGTH = 32
+
+
+def _weak_secret(key: str) -> bool:
+    return key.strip().lower() in KNOWN_DEFAULT_SECRETS or len(key) < SECRET_MIN_LENGTH or len(set(key)) < 10
+
+
+def check_production(config: dict) -> None:
+    """Refuse to run in production with a default or weak secret, debug on, or SQLite without an explicit flag."""
+    if not config["PRODUCTION"]:
+        return
+    problems = []
+    if _weak_secret(config["SECRET_KEY"]):
+        problems.append(f"SECRET_KEY is a default or weak value: use at least {SECRET_MIN_LENGTH} random "
+                        "characters (python -c 'import secrets; print(secrets.token_hex(32))')")
+    if any(_weak_secret(key) for key in config["SECRET_KEY_FALLBACKS"]):
+        problems.append("a key in SECRET_KEY_FALLBACKS is a default or weak value")
+    if config.get("DEBUG"):
+        problems.append("debug mode is on (FLASK_DEBUG): it shows code and lets a visitor run it")
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not config["ALLOW_SQLITE_IN_PRODUCTION"]:
+        problems.append("the database is SQLite: use PostgreSQL (DATABASE_URL), or set "
+                        "REGISTRY_ALLOW_SQLITE=1 to run a single small instance on SQLite on purpose")
+    if problems:
+        raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+
 def load_config(instance_path: str, environ: dict | None = None, overrides: dict | None = None) -> dict:
     """The app's configuration: environment variables, then `overrides` (tests pass theirs here)."""
     env = os.environ if environ is None else environ
@@ -52,6 +81,8 @@ def load_config(instance_path: str, environ: dict | None = None, overrides: dict
     fallbacks = [k for k in env.get("SECRET_KEY_FALLBACKS", "").split(",") if k]
     config = {
         "PRODUCTION": production,
+        "DEBUG": _flag(env.get("FLASK_DEBUG")),
+        "ALLOW_SQLITE_IN_PRODUCTION": _flag(env.get("REGISTRY_ALLOW_SQLITE")),
         "SECRET_KEY": secret_key,
         "SECRET_KEY_FALLBACKS": fallbacks,
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -101,6 +132,14 @@ def load_config(instance_path: str, environ: dict | None = None, overrides: dict
         "AUDIT_ORIGIN": env.get("AUDIT_ORIGIN", "sco-cbm-registry"),
         # Development server only (`make run` sets it): deliver the outbox every N seconds when MAIL_SERVER is set.
         "OUTBOX_PUMP_SECONDS": int(env.get("OUTBOX_PUMP_SECONDS", "0")),
+        # Failed sign-ins, counted in the database: this many within the window lock the account or the
+        # client address for LOGIN_LOCK_MINUTES.
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "50")),
+        "LOGIN_THROTTLE_WINDOW_MINUTES": int(env.get("LOGIN_THROTTLE_WINDOW_MINUTES", "15")),
+        "LOGIN_LOCK_MINUTES": int(env.get("LOGIN_LOCK_MINUTES", "15")),
+        "PASSWORD_RESET_MINUTES": int(env.get("PASSWORD_RESET_MINUTES", "30")),
     }
     config.update(overrides)
+    check_production(config)
     return config

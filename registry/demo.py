@@ -11,7 +11,7 @@ from registry.models import MemberState, User
 from registry.services import users as user_service
 from registry.services.actors import CLI
 
-DEMO_PASSWORD = "demo-registry-2026"  # noqa: S105 - printed for demo use, never in production
+DEMO_PASSWORD = "open-steppe-walk-2026"  # noqa: S105 - printed for demo use, never in production
 
 DEMO_USERS = [
     # (e-mail, name, role, state code)

@@ -7,17 +7,20 @@ PostgreSQL in a database created for this run and dropped at the end.
 import os
 import re
 import smtplib
+import time
 import uuid
 from types import SimpleNamespace
 
 import psycopg
+import pyotp
 import pytest
 from flask import current_app
 from sqlalchemy import text
 
 from registry import create_app, migrate
-from registry.db import Base, db
-from registry.models import MemberState, User
+from registry.db import Base, db, utcnow
+from registry.models import MemberState, RecoveryCode, User
+from registry.services import mfa
 from registry.services import states as state_service
 from registry.services import users as user_service
 from registry.services.actors import CLI
@@ -183,7 +186,9 @@ def make_user(app):
     """make_user(role="officer", state="KZ", ...) -> a plain record of the new account (id, email, password)."""
     counter = iter(range(1, 10_000))
 
-    def make(role="officer", state="KZ", email=None, password=PASSWORD, active=True, name=None):
+    def make(role="officer", state="KZ", email=None, password=PASSWORD, active=True, name=None,
+             second_factor=None):
+        """second_factor: None = as the role requires (set up for secretariat, auditors, admins); True/False."""
         n = next(counter)
         email = email or f"{role}{n}@example.org"
         with app.app_context():
@@ -194,11 +199,39 @@ def make_user(app):
                                             state_id=state_id, password=password)
             if not active:
                 user_service.deactivate_user(CLI, user)
+            secret, codes = None, []
+            if second_factor or (second_factor is None and user.role in mfa.ROLES_REQUIRING_SECOND_FACTOR):
+                secret, codes = enrol_second_factor(user)
             db.session.commit()
             return SimpleNamespace(id=user.id, email=user.email, password=password, role=role,
-                                   state=state if role == "officer" else None)
+                                   state=state if role == "officer" else None, totp_secret=secret,
+                                   recovery_codes=codes)
 
     return make
+
+
+def enrol_second_factor(user) -> tuple[str, list[str]]:
+    """Test set-up: give `user` a second factor directly (no audit entry), as if enrolled earlier."""
+    user.totp_secret = pyotp.random_base32()
+    user.totp_enabled_at = utcnow()
+    codes = ["-".join(raw[i:i + 7] for i in range(0, 28, 7)) for raw in (uuid.uuid4().hex[:28] for _i in range(10))]
+    for code in codes:
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=mfa._hash_recovery(code)))
+    return user.totp_secret, codes
+
+
+def next_totp_code(app, user) -> str:
+    """A code the server will accept now for `user`: a time-step not used yet (codes are single use).
+
+    Falls back to one of the user's recovery codes when the three steps of the window are used up.
+    """
+    with app.app_context():
+        last = db.session.get(User, user.id).totp_last_step
+    current = int(time.time()) // mfa.STEP_SECONDS
+    for step in (current, current + 1):
+        if last is None or step > last:
+            return pyotp.TOTP(user.totp_secret).at(step * mfa.STEP_SECONDS)
+    return user.recovery_codes.pop(0)
 
 
 def csrf_token(client, url: str = "/login") -> str:
@@ -209,9 +242,17 @@ def csrf_token(client, url: str = "/login") -> str:
 
 
 def login(client, user, password=None):
+    """Sign in with the password and, if the account has a second factor, a fresh code from its secret."""
     token = csrf_token(client, "/login")
-    return client.post("/login", data={"email": user.email, "password": password or user.password,
-                                       "csrf_token": token})
+    response = client.post("/login", data={"email": user.email, "password": password or user.password,
+                                           "csrf_token": token})
+    if response.status_code == 302 and response.location.startswith("/login/verify"):
+        if getattr(user, "totp_secret", None) is None:
+            return response
+        code = next_totp_code(client.application, user)
+        response = client.post(response.location, data={"code": code,
+                                                        "csrf_token": csrf_token(client, response.location)})
+    return response
 
 
 @pytest.fixture

@@ -8,10 +8,12 @@ from registry.db import db
 from registry.models import AuditEntry, MemberState, StatusPeriod, User
 from tests.conftest import audit_actions, csrf_token, fetch, login
 
-PUBLIC_ENDPOINTS = {"auth.login", "core.health", "core.language"}
+PUBLIC_ENDPOINTS = {"auth.login", "core.health", "core.language",
+                    # the second sign-in step and the forgotten-password link: before anyone is signed in
+                    "auth.login_verify", "auth.forgot_password", "auth.reset_password"}
 DUMMY_ARGS = {"user_id": 1, "code": "KZ", "reference": "EXN-2000-0001", "action": "comment", "year": 2027,
               "inquiry_id": 1, "kind": "report", "number": 1, "dataset": "states", "fmt": "csv", "key": "U1",
-              "job_id": 1}
+              "job_id": 1, "token": "x" * 43}
 # Endpoints whose access depends on the record itself (its state, status and visibility): the workflow table
 # and the scoping helper decide, and tests/test_record_access.py holds their role x record matrix.
 RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercises.edit", "exercises.ask_inquiry",
@@ -24,6 +26,9 @@ RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercise
                     # structure disclosures: tests/test_structure_*.py
                     "structures.detail", "structures.edit", "structures.add_unit", "structures.unit",
                     "structures.import_file"}
+# One's own account, open to every signed-in role (tests/test_second_factor.py and test_sessions.py hold them).
+SELF_SERVICE_POSTS = {"auth.two_factor_start", "auth.two_factor_confirm", "auth.recovery_codes",
+                      "auth.logout_everywhere"}
 ROLES = ("officer", "secretariat", "auditor", "admin")
 # Actions every signed-in user may take on their own account; tests/test_notifications.py tests them.
 OWN_ACCOUNT_ACTIONS = {"notifications.mark_read"}
@@ -63,7 +68,7 @@ def test_the_url_map_has_the_endpoints_this_file_knows(app):
     """If an endpoint is added, the role matrix below must say who may reach it."""
     known = (PUBLIC_ENDPOINTS | {row[0] for row in PAGE_MATRIX} | {row[0] for row in POST_ACTIONS}
              | {"auth.logout"} | RECORD_ENDPOINTS | OWN_ACCOUNT_ACTIONS
-             | EXPORT_JOB_ENDPOINTS)
+             | EXPORT_JOB_ENDPOINTS | SELF_SERVICE_POSTS)
     actual = {rule.endpoint for rule in _rules(app)}
     assert sorted(actual - known) == [], "new endpoints: add them to PAGE_MATRIX or POST_ACTIONS in this file"
     assert sorted(known - actual) == [], "endpoints gone: remove them from PAGE_MATRIX or POST_ACTIONS"
@@ -125,6 +130,9 @@ PAGE_MATRIX = [
     ("admin.user_detail",       403,     403,         403,     200),
     ("audit.index",             403,     403,         200,     200),
     ("auth.change_password",    200,     200,         200,     200),
+    ("auth.two_factor",         200,     200,         200,     200),
+    ("auth.sessions",           200,     200,         200,     200),
+    ("admin.security",          403,     403,         403,     200),
     ("core.home",               302,     302,         302,     302),
     ("exercises.index",         200,     200,         200,     200),
     ("exercises.year",          200,     200,         200,     200),
@@ -242,6 +250,10 @@ POST_ACTIONS = [
                         "state_id": "", "password": "a brand new password"}),
     ("states.change_status", {"status": "observer", "valid_from": "2030-01-01", "source": "made up"}),
     ("profiles.set_in_force", {"in_force": "0"}),
+    ("admin.user_reset_second_factor", {}),
+    ("admin.security", {"second_factor_for_everyone": "y"}),
+    ("admin.user_end_sessions", {}),
+    ("admin.end_every_session", {}),
 ]
 
 

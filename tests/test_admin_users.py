@@ -146,7 +146,10 @@ def test_new_account_can_sign_in_with_its_initial_password(app, client, login_as
     response = other.post("/login", data={"email": "new.officer@example.org", "password": PASSWORD,
                                           "csrf_token": csrf_token(other)})
     assert response.status_code == 302
-    assert signed_in(other)
+    # An auditor needs a second factor: signed in, but every page leads to setting it up first.
+    page = other.get("/states/")
+    assert page.status_code == 302 and page.location == "/account/two-factor"
+    assert "Set up a second factor" in other.get("/account/two-factor").get_data(as_text=True)
 
 
 def test_an_email_taken_in_another_case_is_refused(app, client, login_as, make_user):

@@ -82,7 +82,7 @@ def test_login_success_opens_a_session_and_is_audited(app, client, make_user):
 
 
 def test_email_is_matched_without_regard_to_case_and_spaces(client, make_user):
-    user = make_user(role="auditor", email="mixed.case@example.org")
+    user = make_user(role="officer", email="mixed.case@example.org")
     response = client.post("/login", data={"email": "  Mixed.Case@EXAMPLE.org ", "password": user.password,
                                            "csrf_token": csrf_token(client)})
     assert response.status_code == 302

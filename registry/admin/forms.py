@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from registry.enums import Role
@@ -48,3 +48,15 @@ class ResetPasswordForm(FlaskForm):
         _l("New password"),
         validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX), NoControlCharacters()],
     )
+
+
+class SecuritySettingsForm(FlaskForm):
+    second_factor_for_everyone = BooleanField(
+        _l("Require a second factor for every account, liaison officers included"),
+        description=_l("The Secretariat, auditors and administrators always need one. Officers without one are "
+                       "sent to set it up at their next page."),
+    )
+
+
+class PlainForm(FlaskForm):
+    """A one-button form: only the CSRF token."""

@@ -1,15 +1,23 @@
-"""Administration of user accounts."""
+"""Administration of user accounts and of the registry-wide security settings."""
 
 import unicodedata
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from registry.admin.forms import ResetPasswordForm, UserCreateForm, UserEditForm, VersionForm
+from registry.admin.forms import (
+    PlainForm,
+    ResetPasswordForm,
+    SecuritySettingsForm,
+    UserCreateForm,
+    UserEditForm,
+    VersionForm,
+)
 from registry.db import db
 from registry.enums import Role
 from registry.i18n import _
 from registry.models import MemberState, User
+from registry.services import mfa
 from registry.services import users as user_service
 from registry.services.errors import ValidationFailed
 from registry.services.permissions import require
@@ -98,7 +106,8 @@ def user_detail(user_id: int):
             flash(_("The account was updated."), "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
     return render_template("admin/user_detail.html", user=user, form=form,
-                           action_form=VersionForm(version=user.version), reset_form=ResetPasswordForm())
+                           action_form=VersionForm(version=user.version), reset_form=ResetPasswordForm(),
+                           plain_form=PlainForm())
 
 
 def _one_button_action(user_id: int, service_function, done_message: str):
@@ -153,4 +162,61 @@ def user_reset_password(user_id: int):
     edit_form.state_id.choices = _state_choices()
     edit_form.version.data = user.version
     return render_template("admin/user_detail.html", user=user, form=edit_form,
-                           action_form=VersionForm(version=user.version), reset_form=form), 400
+                           action_form=VersionForm(version=user.version), reset_form=form, plain_form=PlainForm()), 400
+
+
+@bp.route("/users/<int:user_id>/second-factor", methods=["POST"])
+@requires("user.reset_second_factor")
+def user_reset_second_factor(user_id: int):
+    user = get_or_404(User, user_id)
+    form = PlainForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "error")
+    else:
+        mfa.reset_second_factor(current_user, user)
+        db.session.commit()
+        flash(_("The second factor was removed and the user's sessions were ended. They set up a new one at "
+                "their next sign-in."), "success")
+    return redirect(url_for("admin.user_detail", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/sessions/end", methods=["POST"])
+@requires("user.end_sessions")
+def user_end_sessions(user_id: int):
+    user = get_or_404(User, user_id)
+    form = PlainForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "error")
+    else:
+        user_service.end_sessions_of(current_user, user)
+        db.session.commit()
+        flash(_("Every session of this account was ended."), "success")
+    return redirect(url_for("admin.user_detail", user_id=user_id))
+
+
+@bp.route("/security/end-every-session", methods=["POST"])
+@requires("security.settings")
+def end_every_session():
+    form = PlainForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "error")
+    else:
+        keep = g.login_session.id if g.get("login_session") else None
+        ended = user_service.end_every_session(current_user, keep_session_id=keep)
+        db.session.commit()
+        flash(_("%(n)d sessions were ended. Everyone else signs in again.", n=ended), "success")
+    return redirect(url_for("admin.security"))
+
+
+@bp.route("/security", methods=["GET", "POST"])
+@requires("security.settings")
+def security():
+    form = SecuritySettingsForm()
+    if request.method == "GET":
+        form.second_factor_for_everyone.data = mfa.required_for_everyone()
+    if form.validate_on_submit():
+        mfa.set_required_for_everyone(current_user, bool(form.second_factor_for_everyone.data))
+        db.session.commit()
+        flash(_("The security settings were saved."), "success")
+        return redirect(url_for("admin.security"))
+    return render_template("admin/security.html", form=form, plain_form=PlainForm())

@@ -11,6 +11,7 @@ from registry.models.exercise import (
 from registry.models.export import ExportJob
 from registry.models.inquiry import Inquiry
 from registry.models.outbox import NotificationPreference, OutboxMessage
+from registry.models.security import LoginThrottle, PasswordResetToken, RecoveryCode, SecuritySetting
 from registry.models.setting import ProfileInForce
 from registry.models.state import MemberState, StatusPeriod
 from registry.models.structure import StructureDetails, StructureHolder, StructurePosition, StructureUnit
@@ -40,12 +41,16 @@ __all__ = [
     "ExportJob",
     "Inquiry",
     "LoginSession",
+    "LoginThrottle",
     "MemberState",
     "NotificationPreference",
     "OutboxMessage",
+    "PasswordResetToken",
     "ProfileInForce",
+    "RecoveryCode",
     "ReferenceCounter",
     "Revision",
+    "SecuritySetting",
     "StatusPeriod",
     "StructureDetails",
     "StructureHolder",

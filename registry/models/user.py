@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, BigId, UTCDateTime, utcnow
@@ -33,6 +33,11 @@ class User(UserMixin, Base):
     locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Second factor (RFC 6238 TOTP): a secret with no enabled_at is an enrolment not yet confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last time-step accepted, so a code cannot be used twice within its window.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     # Optimistic locking: two administrators cannot silently overwrite each other.
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
@@ -43,6 +48,10 @@ class User(UserMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles

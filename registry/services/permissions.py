@@ -95,6 +95,10 @@ POLICY: dict[str, Rule] = {
     "user.reactivate": Rule(frozenset({ADMIN}), _not_self),
     "user.reset_password": Rule(frozenset({ADMIN}), _not_self),
     "account.change_password": Rule(ALL_ROLES),
+    "account.end_sessions": Rule(ALL_ROLES),
+    "user.reset_second_factor": Rule(frozenset({ADMIN}), _not_self),
+    "user.end_sessions": Rule(frozenset({ADMIN}), _not_self),
+    "security.settings": Rule(frozenset({ADMIN})),
     # submissions of every record type (the workflow table says which action needs which of these)
     "submission.file": Rule(frozenset({OFFICER, SECRETARIAT}), _files_for_state),
     "submission.review": Rule(frozenset({SECRETARIAT}), _not_own_submission),

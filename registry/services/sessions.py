@@ -32,6 +32,14 @@ def open_session(user: User) -> tuple[str, LoginSession]:
     return token, row
 
 
+def is_live(row: LoginSession) -> bool:
+    """Not revoked, and within both the idle and the absolute timeout."""
+    now = utcnow()
+    absolute = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    return row.revoked_at is None and now - row.created_at <= absolute and now - row.last_seen_at <= idle
+
+
 def find_live_session(user_id: int, token: str | None) -> LoginSession | None:
     """The session for this cookie token if it is still valid; expired ones are revoked on the way."""
     if not token:

@@ -1,13 +1,20 @@
 """Accounts: create, update, deactivate, reactivate, reset and change passwords."""
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from registry.db import db
+from registry.db import db, utcnow
 from registry.enums import Role
 from registry.i18n import _, _l
-from registry.models import MemberState, User
+from registry.models import LoginSession, MemberState, User
 from registry.models.user import DISPLAY_NAME_MAX
-from registry.passwords import PASSWORD_MAX, PASSWORD_MIN, hash_password, verify_password
+from registry.passwords import (
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    hash_password,
+    is_common,
+    is_context_specific,
+    verify_password,
+)
 from registry.services import audit, notifications
 from registry.services.errors import Conflict, ValidationFailed
 from registry.services.permissions import require
@@ -17,7 +24,9 @@ from registry.services.validation import INT32_MAX, Errors, clean_email, clean_t
 AUDITED_FIELDS = ["email", "display_name", "role", "state_id", "active", "is_demo", "locale"]
 
 
-def _check_password(errors: Errors, field: str, password: str | None) -> str:
+def check_password(errors: Errors, field: str, password: str | None, personal: tuple[str, ...] = ()) -> str:
+    """Length, the common-password list and the context words (plus `personal`: the account's e-mail and name);
+    no composition rules."""
     password = password or ""
     message = control_character_message(password)
     if message:
@@ -26,6 +35,11 @@ def _check_password(errors: Errors, field: str, password: str | None) -> str:
         errors.add(field, _("Use at least %(n)d characters.", n=PASSWORD_MIN))
     elif len(password) > PASSWORD_MAX:
         errors.add(field, _("At most %(n)d characters.", n=PASSWORD_MAX))
+    elif is_common(password):
+        errors.add(field, _("This password is on a list of commonly used passwords. Choose another one."))
+    elif is_context_specific(password, personal):
+        errors.add(field, _("This password is made only of words easy to guess here (the registry, the SCO, "
+                            "places, your name or e-mail). Add words of your own."))
     return password
 
 
@@ -60,7 +74,7 @@ def create_user(actor, *, email, display_name, role, state_id=None, password, is
     email = clean_email(errors, "email", email)
     display_name = clean_text(errors, "display_name", display_name, max_length=DISPLAY_NAME_MAX)
     role, state = _resolve_role_and_state(errors, role, state_id)
-    password = _check_password(errors, "password", password)
+    password = check_password(errors, "password", password, (email, display_name))
     if "email" not in errors.by_field and _email_taken(email):
         errors.add("email", _("An account with this e-mail address already exists."))
     errors.raise_if_any()
@@ -160,7 +174,7 @@ def reset_password(actor, user: User, new_password: str) -> User:
     """An administrator sets a new password; every session of the user ends."""
     require(actor, "user.reset_password", user)
     errors = Errors()
-    new_password = _check_password(errors, "password", new_password)
+    new_password = check_password(errors, "password", new_password, (user.email, user.display_name))
     errors.raise_if_any()
     user.password_hash = hash_password(new_password)
     revoke_all_sessions(user, "password_reset")
@@ -182,7 +196,7 @@ def change_own_password(user: User, current_password: str, new_password: str, ke
     errors = Errors()
     if not verify_password(user.password_hash, current_password or ""):
         errors.add("current_password", _("This is not your current password."))
-    new_password = _check_password(errors, "new_password", new_password)
+    new_password = check_password(errors, "new_password", new_password, (user.email, user.display_name))
     if not errors.by_field and new_password == current_password:
         errors.add("new_password", _("Choose a password different from the current one."))
     errors.raise_if_any()
@@ -208,3 +222,39 @@ def set_language(user: User, language: str) -> User:
         audit.record("user.set_language", actor=user, object_type="user", object_id=user.id,
                      changes={"locale": [before, language]})
     return user
+
+
+def end_all_sessions(user: User, current_password: str) -> None:
+    """"Sign out everywhere": every session of the user ends, the current one too. The password is asked again."""
+    require(user, "account.end_sessions", user)
+    from registry.services import reauth
+
+    reauth.require_password(user, current_password)
+    revoke_all_sessions(user, "signed_out_everywhere")
+    audit.record("account.end_all_sessions", actor=user, object_type="user", object_id=user.id,
+                 state_code=user.state.code if user.state else None)
+
+
+def end_sessions_of(actor, user: User) -> None:
+    """An administrator ends every session of one account (a lost laptop, a suspicion)."""
+    require(actor, "user.end_sessions", user)
+    revoke_all_sessions(user, "ended_by_admin")
+    audit.record("user.end_sessions", actor=actor, object_type="user", object_id=user.id,
+                 state_code=user.state.code if user.state else None)
+
+
+def end_every_session(actor, keep_session_id: int | None = None) -> int:
+    """An administrator ends the sessions of every account (their own current one excepted); returns how many."""
+    require(actor, "security.settings")
+    stmt = (
+        update(LoginSession)
+        .where(LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason="ended_by_admin")
+        .execution_options(synchronize_session=False)
+    )
+    if keep_session_id is not None:
+        stmt = stmt.where(LoginSession.id != keep_session_id)
+    ended = db.session.execute(stmt).rowcount
+    audit.record("security.end_every_session", actor=actor, object_type="setting", object_id="sessions",
+                 changes={"sessions_ended": ["", ended]})
+    return ended
