@@ -4,7 +4,7 @@ import logging
 import re
 import uuid
 
-from flask import Flask, g, has_request_context, render_template, request, session
+from flask import Flask, Request, current_app, g, has_request_context, render_template, request, session
 from flask.logging import default_handler
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", instance_relative_config=True)
+    app.request_class = RegistryRequest
     app.config.update(load_config(app.instance_path, overrides=test_config))
 
     hops = app.config["TRUSTED_PROXY_HOPS"]
@@ -164,6 +165,26 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,64}", re.ASCII)
+
+
+class RegistryRequest(Request):
+    """Requests whose body limit may be larger on the few endpoints that take a document (UPLOAD_ENDPOINTS), and
+    only there. The limit must be known before anything reads the body, and the CSRF check reads it first."""
+
+    UPLOAD_ENDPOINTS = frozenset({"visits.paper_edit"})
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is not None:
+            return self._max_content_length
+        limit = super().max_content_length
+        if self.url_rule is not None and self.url_rule.endpoint in self.UPLOAD_ENDPOINTS and current_app:
+            return max(limit or 0, current_app.config["MAX_UPLOAD_LENGTH"])
+        return limit
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
 
 
 class RequestIdFilter(logging.Filter):

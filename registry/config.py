@@ -96,6 +96,8 @@ def load_config(instance_path: str, environ: dict | None = None, overrides: dict
         "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "60")),
         # Flask's form limits only cover multipart bodies; this covers url-encoded ones too.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(4 * 1024 * 1024))),
+        # The pages that take a document (a signed visit report, a structure spreadsheet) accept this much.
+        "MAX_UPLOAD_LENGTH": int(env.get("MAX_UPLOAD_LENGTH", str(11 * 1024 * 1024))),
         # A direct download is built whole before it is sent; beyond this, the command-line export.
         "EXPORT_MAX_ROWS": int(env.get("EXPORT_MAX_ROWS", "200000")),
         # Export jobs and bundles are written here and kept this many days.

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from registry.db import db, utcnow
 from registry.enums import RecordType
@@ -301,3 +303,34 @@ def test_requests_for_a_visit_through_the_pages(app, clients):
                      detail)
     assert response.status_code == 302 and "/edit" in response.location
     assert kz.get(response.location).status_code == 200
+
+
+@pytest.mark.parametrize(("size", "status", "message"), [
+    (5 * 1024 * 1024, 302, None),  # more than a form may send anywhere else (4 MiB), within a document's limit
+    (10 * 1024 * 1024 + 1, 200, "too large"),  # beside the field, the rest of the form kept
+])
+def test_a_signed_document_may_be_larger_than_other_forms(app, clients, ids, size, status, message):
+    with app.app_context():
+        offer = vf.published_offer(ids["kz"].id, ids["reviewer"].id)
+        vf.answer(ids["cn"].id, offer)
+        vf.held(ids["kz"].id, offer)
+        report = vf.report(ids["kz"].id, offer, document=None)
+        reference, lock = report.reference, report.lock_version
+    edit = f"/visits/papers/{reference}/edit"
+    document = vf.PDF + b"0" * (size - len(vf.PDF))
+    # The body encoded in memory: the test client would spool a big one to a temporary file it never closes.
+    boundary, body = encode_multipart(MultiDict({
+        "csrf_token": csrf_token(clients["kz"], edit), "lock_version": str(lock), "visibility": "members",
+        "text": "Kept text", "action": "save",
+        "document": FileStorage(io.BytesIO(document), filename="signed.pdf", content_type="application/pdf")}))
+    response = clients["kz"].post(edit, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == status
+    if message:
+        assert message in error_beside(response, "document") and "Kept text" in response.get_data(as_text=True)
+
+
+def test_other_forms_keep_the_smaller_limit_and_the_document_page_has_one_too(clients):
+    response = clients["kz"].post("/visits/new", data={"programme": "x" * (5 * 1024 * 1024)})
+    assert response.status_code == 413
+    response = clients["kz"].post("/visits/papers/VRP-2026-0001/edit", data={"text": "x" * (12 * 1024 * 1024)})
+    assert response.status_code == 413

@@ -30,9 +30,8 @@ from registry.visits.routes import _visit_or_404
 from registry.web import apply_errors, login_required
 
 KINDS = {"report": RecordType.VISIT_REPORT, "remarks": RecordType.VISIT_REMARKS}
-# The request may carry the document and the form: a little above the document's own limit, so a document
-# that is too large gets its message beside the field rather than a bare "too large" page.
-REQUEST_LIMIT = svc.MAX_ATTACHMENT_BYTES + 512 * 1024
+# The request body may be MAX_UPLOAD_LENGTH here (registry.RegistryRequest): a little above the document's own
+# limit, so a document that is too large gets its message beside the field rather than a bare "too large" page.
 
 
 def _paper_or_404(reference: str) -> Submission:
@@ -99,12 +98,14 @@ def paper_edit(reference: str):
                     field.errors = list(field.errors) + [str(finding["message"])]
         return _render_form(form, paper)
     require(current_user, "submission.file", paper)
-    request.max_content_length = REQUEST_LIMIT
     form = PaperForm()
     if not form.validate():
         return _render_form(form, paper)
     upload = request.files.get("document")
-    document = (upload.filename, upload.read(svc.MAX_ATTACHMENT_BYTES + 1)) if upload and upload.filename else None
+    document = None
+    if upload and upload.filename:
+        with upload.stream:  # read at most one byte past the limit, then let the spooled file go
+            document = (upload.filename, upload.stream.read(svc.MAX_ATTACHMENT_BYTES + 1))
     is_report = paper.record_type == RecordType.VISIT_REPORT
     try:
         svc.update_paper(current_user, paper, text=form.text.data,
