@@ -22,6 +22,7 @@ every function registered with `@reminder` returns the reminders due today; each
 
 import secrets
 import smtplib
+import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -143,7 +144,7 @@ def _deliver(message: OutboxMessage) -> None:
     email.set_content(message.body)
     with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
         if config["MAIL_USE_STARTTLS"]:
-            smtp.starttls()
+            smtp.starttls(context=ssl.create_default_context())  # verify the server certificate
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         smtp.send_message(email)
