@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from registry import migrate
 from registry.db import db
 from registry.enums import Role
+from registry.i18n import _
 from registry.models import MemberState, User
 from registry.services import notifications
 from registry.services import states as state_service
@@ -30,7 +31,7 @@ def _fail(exc: ValidationFailed) -> None:
 def _user_by_email(email: str) -> User:
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None:
-        raise click.ClickException(f"no user with e-mail {email}")
+        raise click.ClickException(_("no user with e-mail %(email)s", email=email))
     return user
 
 
@@ -44,19 +45,20 @@ def register_cli(app: Flask) -> None:
     def db_upgrade(revision):
         """Create or upgrade the database schema."""
         migrate.upgrade(_url(), revision)
-        click.echo(f"database at {migrate.current_revision(db.engine)}")
+        click.echo(_("database at %(revision)s", revision=migrate.current_revision(db.engine)))
 
     @db_group.command("downgrade")
     @click.argument("revision")
     def db_downgrade(revision):
         """Downgrade the schema to REVISION ('base' empties the database)."""
         migrate.downgrade(_url(), revision)
-        click.echo(f"database at {migrate.current_revision(db.engine)}")
+        click.echo(_("database at %(revision)s", revision=migrate.current_revision(db.engine)))
 
     @db_group.command("current")
     def db_current():
         """Show the schema revision of the database and the newest one available."""
-        click.echo(f"current: {migrate.current_revision(db.engine)}  head: {migrate.head_revision(_url())}")
+        click.echo(_("current: %(current)s  head: %(head)s", current=migrate.current_revision(db.engine),
+                       head=migrate.head_revision(_url())))
 
     @db_group.command("revision")
     @click.option("-m", "--message", required=True, help="What the change does, e.g. 'visits and answers'.")
@@ -65,7 +67,7 @@ def register_cli(app: Flask) -> None:
         from alembic import command
 
         command.revision(migrate.alembic_config(_url()), message=message, autogenerate=True)
-        click.echo("review the new file in migrations/versions/ and write its downgrade() by hand if needed")
+        click.echo(_("review the new file in migrations/versions/ and write its downgrade() by hand if needed"))
 
     @app.cli.command("seed")
     def seed():
@@ -73,7 +75,8 @@ def register_cli(app: Flask) -> None:
         counts = state_service.load_state_seeds()
         db.session.commit()
         total = db.session.scalar(select(func.count()).select_from(MemberState))
-        click.echo(f"states: {counts['created']} created, {counts['updated']} updated, {total} in all")
+        click.echo(_("states: %(created)s created, %(updated)s updated, %(total)s in all",
+                     created=counts['created'], updated=counts['updated'], total=total))
 
     @app.cli.command("create-user")
     @click.option("--email", required=True)
@@ -87,7 +90,7 @@ def register_cli(app: Flask) -> None:
         if state_code:
             state = db.session.scalar(select(MemberState).where(MemberState.code == state_code.upper()))
             if state is None:
-                raise click.ClickException(f"unknown state code {state_code}")
+                raise click.ClickException(_("unknown state code %(state_code)s", state_code=state_code))
             state_id = state.id
         try:
             user = user_service.create_user(CLI, email=email, display_name=display_name, role=role,
@@ -95,7 +98,7 @@ def register_cli(app: Flask) -> None:
         except ValidationFailed as exc:
             _fail(exc)
         db.session.commit()
-        click.echo(f"created {user.email} ({user.role.value})")
+        click.echo(_("created %(email)s (%(role)s)", email=user.email, role=user.role.value))
 
     @app.cli.command("deactivate-user")
     @click.argument("email")
@@ -107,7 +110,7 @@ def register_cli(app: Flask) -> None:
         except ValidationFailed as exc:
             _fail(exc)
         db.session.commit()
-        click.echo(f"deactivated {user.email}")
+        click.echo(_("deactivated %(email)s", email=user.email))
 
     @app.cli.command("reset-password")
     @click.argument("email")
@@ -120,7 +123,7 @@ def register_cli(app: Flask) -> None:
         except ValidationFailed as exc:
             _fail(exc)
         db.session.commit()
-        click.echo(f"password reset for {user.email}")
+        click.echo(_("password reset for %(email)s", email=user.email))
 
     @app.cli.command("reset-second-factor")
     @click.argument("email")
@@ -131,7 +134,7 @@ def register_cli(app: Flask) -> None:
         user = _user_by_email(email)
         mfa.reset_second_factor(CLI, user)
         db.session.commit()
-        click.echo(f"second factor removed for {user.email}")
+        click.echo(_("second factor removed for %(email)s", email=user.email))
 
     @app.cli.command("demo-load")
     @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
@@ -142,9 +145,9 @@ def register_cli(app: Flask) -> None:
         from registry.demo_visits import load_demo_visits
 
         if current_app.config["PRODUCTION"]:
-            raise click.ClickException("demo data is not loaded in production")
+            raise click.ClickException(_("demo data is not loaded in production"))
         if if_empty and db.session.scalar(select(func.count()).select_from(User)):
-            click.echo("users exist already: demo data not loaded")
+            click.echo(_("users exist already: demo data not loaded"))
             return
         try:
             created = load_demo()
@@ -153,8 +156,9 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(str(exc)) from exc
         records = load_demo_records() + load_demo_visits()
         db.session.commit()
-        click.echo(f"demo records: {records} new")
-        click.echo(f"demo accounts ({len(created)} new), password for all: {DEMO_PASSWORD}")
+        click.echo(_("demo records: %(records)s new", records=records))
+        click.echo(_("demo accounts (%(accounts)s new), password for all: %(password)s", accounts=len(created),
+                     password=DEMO_PASSWORD))
         for user in db.session.scalars(select(User).where(User.is_demo.is_(True)).order_by(User.role, User.email)):
             click.echo(f"  {user.role.value:12} {user.email}")
 
@@ -162,9 +166,9 @@ def register_cli(app: Flask) -> None:
     def send_notifications():
         """Deliver queued e-mail from the outbox (needs MAIL_SERVER)."""
         if not current_app.config["MAIL_SERVER"]:
-            raise click.ClickException("MAIL_SERVER is not set; messages stay in the outbox")
+            raise click.ClickException(_("MAIL_SERVER is not set; messages stay in the outbox"))
         sent, failed = notifications.send_pending()
-        click.echo(f"sent {sent}, failed {failed} (failed ones are retried)")
+        click.echo(_("sent %(sent)s, failed %(failed)s (failed ones are retried)", sent=sent, failed=failed))
 
 
     @app.cli.group("audit")
@@ -181,13 +185,13 @@ def register_cli(app: Flask) -> None:
 
         path = current_app.config.get("AUDIT_SIGNING_KEY_FILE")
         if not path:
-            raise click.ClickException("set AUDIT_SIGNING_KEY_FILE to the path of the key file to create")
+            raise click.ClickException(_("set AUDIT_SIGNING_KEY_FILE to the path of the key file to create"))
         try:
             checkpoints.generate_key(Path(path), force=force)
         except checkpoints.SigningKeyError as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(f"private key: {path} (keep it off the database server's backups)")
-        click.echo(f"public key:  {checkpoints.public_key_path(Path(path))} (give it to the auditors)")
+        click.echo(_("private key: %(path)s (keep it off the database server's backups)", path=path))
+        click.echo(_("public key:  %(path)s (give it to the auditors)", path=checkpoints.public_key_path(Path(path))))
 
     @audit_group.command("checkpoint")
     @click.option("--if-changed", is_flag=True, help="Sign only when the log grew since the last checkpoint (cron).")
@@ -201,10 +205,11 @@ def register_cli(app: Flask) -> None:
             db.session.rollback()
             raise click.ClickException(str(exc)) from exc
         if cp is None:
-            click.echo("no new entries since the last checkpoint")
+            click.echo(_("no new entries since the last checkpoint"))
             return
         db.session.commit()
-        click.echo(f"checkpoint: seq {cp.seq} hash {cp.head_hash} at {cp.signed_at}")
+        click.echo(_("checkpoint: seq %(seq)s hash %(head_hash)s at %(signed_at)s",
+                     seq=cp.seq, head_hash=cp.head_hash, signed_at=cp.signed_at))
 
     @audit_group.command("verify")
     def audit_verify():
@@ -229,7 +234,8 @@ def register_cli(app: Flask) -> None:
         try:
             out = open(file, "w", encoding="utf-8")  # opened before the export is recorded
         except OSError as exc:
-            raise click.ClickException(f"cannot write {file}: {exc.strerror}") from exc
+            raise click.ClickException(_("cannot write %(file)s: %(strerror)s",
+                                         file=file, strerror=exc.strerror)) from exc
         with out:
             try:
                 cp = checkpoints.prepare_export(CLI, purpose=f"export to {file}"[:200])
@@ -238,8 +244,8 @@ def register_cli(app: Flask) -> None:
                 raise click.ClickException(str(exc)) from exc
             db.session.commit()
             count = checkpoints.write_export(out, cp)
-        click.echo(f"{count} entries and their checkpoints written to {file}")
-        click.echo("verify with: python3 tools/verify_audit.py FILE --public-key <the registry's public key>")
+        click.echo(_("%(count)s entries and their checkpoints written to %(file)s", count=count, file=file))
+        click.echo(_("verify with: python3 tools/verify_audit.py FILE --public-key <the registry's public key>"))
 
     @app.cli.group("notifications")
     def notifications_group():
@@ -250,9 +256,10 @@ def register_cli(app: Flask) -> None:
     def notifications_send(limit):
         """E-mail the due messages of the outbox (needs MAIL_SERVER); failures are retried with backoff."""
         if not current_app.config["MAIL_SERVER"]:
-            raise click.ClickException("MAIL_SERVER is not set; messages stay in the outbox and the in-app lists")
+            raise click.ClickException(_("MAIL_SERVER is not set; messages stay in the outbox and the in-app lists"))
         sent, failed = notifications.send_pending(limit=limit)
-        click.echo(f"sent {sent}, failed {failed} (failed ones are retried later, with backoff)")
+        click.echo(_("sent %(sent)s, failed %(failed)s (failed ones are retried later, with backoff)",
+                     sent=sent, failed=failed))
 
     @notifications_group.command("remind")
     @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Pretend today is this date.")
@@ -260,7 +267,7 @@ def register_cli(app: Flask) -> None:
         """Queue the reminders due today (annual calendars, and every source registered with @reminder)."""
         queued = notifications.remind(today.date() if today else None)
         db.session.commit()
-        click.echo(f"{queued} reminder(s) queued")
+        click.echo(_("%(queued)s reminder(s) queued", queued=queued))
 
     @app.cli.command("export")
     @click.argument("dataset")
@@ -286,20 +293,22 @@ def register_cli(app: Flask) -> None:
 
         user = db.session.scalar(select(User).where(func.lower(User.email) == as_email.strip().lower()))
         if user is None or not user.active:
-            raise click.ClickException(f"no active account {as_email}")
+            raise click.ClickException(_("no active account %(as_email)s", as_email=as_email))
         args = MultiDict()
         for item in filters:
             key, sep, value = item.partition("=")
             if not sep:
-                raise click.ClickException(f"--filter {item}: write KEY=VALUE")
+                raise click.ClickException(_("--filter %(item)s: write KEY=VALUE", item=item))
             args.add(key, value)
         try:
             prepared = exports.prepare(user, dataset, fmt, args)
         except NotFound as exc:
             names = ", ".join(sorted(d.name for d in exports.datasets_for(user)))
-            raise click.ClickException(f"no dataset {dataset}; this account may export: {names}") from exc
+            raise click.ClickException(_("no dataset %(dataset)s; this account may export: %(names)s",
+                                         dataset=dataset, names=names)) from exc
         except PermissionDenied as exc:
-            raise click.ClickException(f"{as_email} may not export {dataset}") from exc
+            raise click.ClickException(_("%(as_email)s may not export %(dataset)s",
+                                         as_email=as_email, dataset=dataset)) from exc
         except ValidationFailed as exc:
             raise click.ClickException("; ".join(m for ms in exc.errors.values() for m in ms)) from exc
         target = Path(output)
@@ -326,7 +335,8 @@ def register_cli(app: Flask) -> None:
         partial.replace(target)
         Path(f"{target}.sha256").write_text(f"{result.sha256}  {target.name}\n", encoding="utf-8")
         db.session.commit()
-        click.echo(f"{result.rows} rows, {result.size} bytes, sha256 {result.sha256} -> {target}")
+        click.echo(_("%(rows)s rows, %(size)s bytes, sha256 %(sha256)s -> %(target)s",
+                     rows=result.rows, size=result.size, sha256=result.sha256, target=target))
 
     @app.cli.group("export-jobs")
     def export_jobs_group():
@@ -346,7 +356,7 @@ def register_cli(app: Flask) -> None:
             export_jobs.remove_expired()
             ran = export_jobs.run_pending()
             if ran:
-                click.echo(f"{ran} export job(s) done")
+                click.echo(_("%(ran)s export job(s) done", ran=ran))
             if once:
                 return
             time.sleep(seconds)
@@ -376,7 +386,7 @@ def register_cli(app: Flask) -> None:
                 handle.write(pem)
             public_key = handle.name
         if verifier.verify_bundle(bundle, public_key, None) != 0:
-            raise click.ClickException("the bundle does not verify: nothing was loaded")
+            raise click.ClickException(_("the bundle does not verify: nothing was loaded"))
         files = verifier.read_bundle(bundle)
         try:
             counts = tables.restore(files)
@@ -387,6 +397,8 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(str(exc)) from exc
         if not result.ok:
             db.session.rollback()
-            raise click.ClickException(f"the restored audit chain does not verify: {result.message}")
+            raise click.ClickException(_("the restored audit chain does not verify: %(message)s",
+                                         message=result.message))
         db.session.commit()
-        click.echo(f"restored {sum(counts.values())} rows in {len(counts)} tables; audit chain verified")
+        click.echo(_("restored %(rows)s rows in %(tables)s tables; audit chain verified", rows=sum(counts.values()),
+                     tables=len(counts)))

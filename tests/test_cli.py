@@ -314,3 +314,22 @@ def test_demo_load_without_states_asks_for_the_seed_first(app, runner):
     assert "member states CN, IN, KG, KZ, RU are missing: run the seed command first" in result.output
     assert not isinstance(result.exception, KeyError)
     assert count(app, User) == 0
+
+
+def test_command_line_messages_follow_the_terminals_language(app, runner, monkeypatch):
+    """REGISTRY_LANGUAGE (or LANG) chooses the language of the command line's messages."""
+    from registry.i18n import cli_locale
+
+    assert cli_locale(["en", "ru", "zh"]) in (None, "en", "ru", "zh")
+    monkeypatch.setenv("REGISTRY_LANGUAGE", "ru")
+    assert cli_locale(["en", "ru", "zh"]) == "ru"
+    result = runner.invoke(args=["deactivate-user", "nobody@example.org"])
+    assert result.exit_code != 0 and "nobody@example.org" in result.output
+    assert "no user with e-mail" not in result.output  # said in Russian
+    monkeypatch.setenv("REGISTRY_LANGUAGE", "")
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert cli_locale(["en", "ru", "zh"]) == "zh"
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    result = runner.invoke(args=["deactivate-user", "nobody@example.org"])
+    assert "no user with e-mail nobody@example.org" in result.output
