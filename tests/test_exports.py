@@ -218,3 +218,43 @@ def test_reports_and_remarks_are_exported_with_their_document_digest(app, people
     assert [(r["reference"], r["visit"], r["status"]) for r in host] == [(reference, visit_reference, "draft")]
     assert host[0]["document_sha256"] == hashlib.sha256(vf.PDF).hexdigest()
     assert _csv(_client(app, people["cn"]).get("/exports/visit_papers.csv")) == []  # a draft of another state
+
+
+def _statements_for(app, person, dataset) -> int:
+    """How many SQL statements one export runs (its own, after the sign-in)."""
+    from sqlalchemy import event
+
+    client = _client(app, person)
+    count = {"n": 0}
+
+    def counter(*args):
+        count["n"] += 1
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        assert client.get(f"/exports/{dataset}.csv").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
+    return count["n"]
+
+
+@pytest.mark.parametrize("dataset", ["exercises", "visits", "visit_answers"])
+def test_an_export_runs_the_same_number_of_queries_for_few_rows_and_many(app, people, dataset):
+    """No query per row (the benchmark found one): three times the rows, the same number of statements."""
+    def add(n):
+        with app.app_context():
+            for _ in range(n):
+                if dataset == "exercises":
+                    make_exercise(people["kz"].id, people["reviewer"].id, "accepted", "KZ")
+                else:
+                    offer = vf.published_offer(people["kz"].id, people["reviewer"].id)
+                    vf.answer(people["cn"].id, offer)
+                    vf.answer(people["ru"].id, offer, decision="declined", people=0)
+
+    add(1)
+    few = _statements_for(app, people["auditor"], dataset)
+    add(2)
+    many = _statements_for(app, people["auditor"], dataset)
+    assert many == few

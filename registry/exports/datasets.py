@@ -159,8 +159,14 @@ def _plain_filters(filters: dict) -> dict:
 
 
 def _visits(user, args) -> Prepared:
+    from sqlalchemy.orm import joinedload, selectinload
+
+    from registry.models import VisitDetails, VisitInvitation
+
     filters, problems = _visit_filters(user, args)
-    stmt = _visit_stmt(user, filters)
+    # Each batch of rows loads its versions and invitations in a few queries, not a query per row.
+    stmt = _visit_stmt(user, filters).options(
+        joinedload(VisitDetails.revision), selectinload(VisitDetails.invitations).joinedload(VisitInvitation.state))
 
     def convert(result):
         submission, details, visit = result
@@ -178,12 +184,16 @@ def _visits(user, args) -> Prepared:
 def _visit_answers(user, args) -> Prepared:
     """Answers are read with their visit: only visits the user may see, and names of participants only where
     the visit page shows them (the host, the Secretariat, auditors and the answering state)."""
+    from sqlalchemy.orm import joinedload, selectinload
+
     from registry.services.scoping import sees_working_version
 
     filters, problems = _visit_filters(user, args)
     visit_ids = _visit_stmt(user, filters).with_only_columns(Visit.id).order_by(None)
     stmt = (select(VisitAnswer, Submission).join(Visit, Visit.id == VisitAnswer.visit_id)
             .join(Submission, Submission.id == Visit.submission_id)
+            .options(joinedload(VisitAnswer.state), selectinload(VisitAnswer.participants),
+                     joinedload(Submission.state))
             .where(VisitAnswer.visit_id.in_(visit_ids))
             .order_by(Submission.id, VisitAnswer.state_id))
 
