@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from registry.db import db
-from registry.models import AuditEntry
+from registry.models import AuditEntry, Submission
 from tests import visit_factories as vf
 from tests.conftest import login
 from tests.test_exercise_listing import make_exercise
@@ -258,3 +258,24 @@ def test_an_export_runs_the_same_number_of_queries_for_few_rows_and_many(app, pe
     add(2)
     many = _statements_for(app, people["auditor"], dataset)
     assert many == few
+
+
+def test_exported_cells_are_the_registrys_values_on_every_backend(app, people, records):
+    """The export reads raw driver values for speed: booleans, timestamps and dates come out as the pages know
+    them, the same on SQLite and PostgreSQL."""
+    rows = {r["reference"]: r for r in _csv(_client(app, people["auditor"]).get("/exports/exercises.csv"))}
+    with app.app_context():
+        submission = db.session.scalar(select(Submission).where(Submission.reference == records["kz_public"]))
+        expected_submitted = submission.submitted_at.isoformat()
+        expected_decided = submission.decided_at.isoformat()
+    row = rows[records["kz_public"]]
+    assert row["submitted_at"] == expected_submitted and row["decided_at"] == expected_decided
+    assert row["submitted_at"].endswith("+00:00")
+    assert row["within_border_zone"] == "false" and row["is_late"] == "false"
+    assert row["start_date"] == "2031-05-10" and row["troops_total"] == "1000" and row["status"] == "accepted"
+    assert row["visibility"] == "public" and row["exercise_type"] == "field_training" and row["version"] == "1"
+    draft = rows[records["kz_draft"]]
+    assert draft["submitted_at"] == "" and draft["decided_at"] == ""
+    document = json.loads(_client(app, people["auditor"]).get("/exports/exercises.json").get_data())
+    first = next(r for r in document["rows"] if r["reference"] == records["kz_public"])
+    assert first["observers_invited"] is False and first["submitted_at"] == expected_submitted
