@@ -336,7 +336,7 @@ def test_editing_a_submitted_record_is_refused_with_a_message(app, client, login
     drive(app, reference, ("submit", officer.id))
     response = client.get(f"/exercises/{reference}/edit", follow_redirects=True)
     assert response.status_code == 200
-    assert "it cannot be edit now" in text_of(response)
+    assert "it cannot be edited now" in text_of(response)
 
 
 def test_only_filers_open_the_form(app, client, login_as, make_user):

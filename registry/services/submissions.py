@@ -177,8 +177,18 @@ def _check(actor, submission: Submission, action: str, expected_lock) -> None:
     if submission.status not in transition.sources:
         raise InvalidTransition(
             _("This record is %(status)s: it cannot be %(action)s now.", status=submission.status.label,
-              action=action.replace("_", " "))
+              action=_action_words().get(action, action))
         )
+
+
+def _action_words() -> dict[str, str]:
+    """What each workflow action does to a record, as the refusal message says it."""
+    return {
+        "edit": _("edited"), "submit": _("submitted"), "delete": _("deleted"), "withdraw": _("withdrawn"),
+        "accept": _("accepted"), "return": _("returned for correction"), "amend": _("amended"),
+        "request_cancellation": _("proposed for cancellation"), "accept_cancellation": _("cancelled"),
+        "reject_cancellation": _("kept after a cancellation request"), "comment": _("commented on"),
+    }
 
 
 def perform(actor, submission: Submission, action: str, *, expected_lock=None, comment: str | None = None,
