@@ -265,10 +265,7 @@ def edit(reference: str):
         if request.args.get("check") == "1":  # after a refused submission: what blocks it, beside its field
             blocking = [f for f in adapter_for(RecordType.CALENDAR).check(submission, revision)
                         if f["severity"] == "error"]
-            by_field: dict[str, list[str]] = {}
-            for finding in blocking:
-                by_field.setdefault(finding.get("field") or "", []).append(str(finding["message"]))
-            groups = place_errors(form, by_field, ROWS)
+            groups = place_errors(form, workflow.findings_by_field(blocking), ROWS)
         return _render_form(form, submission, groups=groups)
 
     require(current_user, "submission.file", submission)  # the status and the lock are checked when saving

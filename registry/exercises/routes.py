@@ -217,10 +217,7 @@ def edit(reference: str):
         groups = {}
         if check:  # after a refused submission: the blocking findings as errors beside their fields
             blocking = [f for f in svc.findings_for(submission, svc.details_of(revision)) if f["severity"] == "error"]
-            by_field: dict[str, list[str]] = {}
-            for finding in blocking:
-                by_field.setdefault(finding.get("field") or "", []).append(finding["message"])
-            groups = place_errors(form, by_field, ROWS, FIELD_ALIASES)
+            groups = place_errors(form, workflow.findings_by_field(blocking), ROWS, FIELD_ALIASES)
         return _render_form(form, submission, groups=groups, submit_failed=check)
 
     require(current_user, "submission.file", submission)  # the status and the lock are checked when saving

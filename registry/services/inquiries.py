@@ -8,7 +8,7 @@ from sqlalchemy import select
 from registry.db import db, utcnow
 from registry.enums import CommentVisibility, Role, SubmissionStatus
 from registry.i18n import _, _l
-from registry.models import Inquiry, Submission, SubmissionEvent, User
+from registry.models import Inquiry, Submission, SubmissionEvent
 from registry.services import audit, notifications
 from registry.services.errors import PermissionDenied, ValidationFailed
 from registry.services.permissions import require
@@ -18,10 +18,6 @@ from registry.services.validation import Errors, clean_text
 
 QUESTION_MAX = 4000
 ASKABLE = (SubmissionStatus.ACCEPTED, SubmissionStatus.CANCELLATION_REQUESTED)
-
-
-def _officers(state_id: int) -> list[User]:
-    return list(db.session.scalars(select(User).where(User.state_id == state_id, User.active.is_(True))))
 
 
 def _timeline(submission: Submission, actor, action: str, text: str) -> None:
@@ -54,7 +50,7 @@ def ask(actor, submission: Submission, question: str, emergency: bool = False) -
                  state_code=actor.state.code, changes={"submission": [None, submission.reference],
                                                        "emergency": [None, bool(emergency)],
                                                        "due_at": [None, inquiry.due_at.isoformat()]})
-    for officer in _officers(submission.state_id):
+    for officer in notifications.officers_of(submission.state_id):
         notifications.queue(officer, "inquiry.ask", _l("Inquiry about %(ref)s", ref=submission.reference),
                             _l("A question about %(ref)s is due for an answer by %(due)s.",
                               ref=submission.reference, due=inquiry.due_at.strftime("%Y-%m-%d %H:%M UTC")))
@@ -74,7 +70,7 @@ def answer(actor, inquiry: Inquiry, text: str) -> Inquiry:
                  state_code=inquiry.submission.state.code,
                  changes={"answered_at": [None, inquiry.answered_at.isoformat()],
                           "late": [None, inquiry.answered_at > inquiry.due_at]})
-    for officer in _officers(inquiry.asking_state_id):
+    for officer in notifications.officers_of(inquiry.asking_state_id):
         notifications.queue(officer, "inquiry.answer",
                             _l("Answer to your inquiry about %(ref)s", ref=inquiry.submission.reference),
                             _l("The notifying state has answered your question about %(ref)s.",

@@ -302,6 +302,14 @@ def remind(today: date | None = None) -> int:
     return queued
 
 
+def officers_of(*state_ids: int) -> list[User]:
+    """The active accounts of these states (their liaison officers): who is told about a state's records."""
+    if not state_ids:
+        return []
+    return list(db.session.scalars(select(User).where(User.state_id.in_(state_ids), User.active.is_(True))
+                                   .order_by(User.id)))
+
+
 def _officers_by_state() -> dict[int, list[User]]:
     officers: dict[int, list[User]] = {}
     for user in db.session.scalars(select(User).where(User.role == Role.OFFICER, User.active.is_(True),

@@ -58,7 +58,7 @@ def _hosts_visit(user, visit) -> bool:
 def _invited_to_visit(user, visit) -> bool:
     """Only an officer of a state invited in the offer in force answers, never the host."""
     return visit is None or (user.state_id != visit.submission.state_id
-                             and user.state_id in getattr(visit, "invited_state_ids", ()))
+                             and user.state_id in visit.invited_state_ids)
 
 
 def _asks_another_state(user, host_state) -> bool:

@@ -141,19 +141,25 @@ def clean_visibility(value) -> Visibility:
         raise ValidationFailed({"visibility": [_("Choose who may see the record.")]}) from exc
 
 
-def check_lock(submission: Submission, expected_lock) -> None:
-    """The version the user saw must still be the current one: otherwise someone changed the record.
+def check_version(current: int, expected_lock, message: str | None = None) -> None:
+    """The version the user saw must still be the current one: otherwise someone changed the row meanwhile.
 
     None means "not from a form" (the CLI, a test); a form always sends one, and an empty or garbled
-    value cannot name the current version."""
+    value cannot name the current version. Every optimistically locked row (records, visits, answers,
+    requests) is checked here."""
     if expected_lock is None:
         return
     try:
         expected = int(expected_lock)
     except (TypeError, ValueError):
         expected = -1
-    if expected != submission.lock_version:
-        raise Conflict(_("This record changed since you opened it. Reload it to see the change, then try again."))
+    if expected != current:
+        raise Conflict(message or _("This record changed since you opened it. Reload it to see the change, then "
+                                    "try again."))
+
+
+def check_lock(submission: Submission, expected_lock) -> None:
+    check_version(submission.lock_version, expected_lock)
 
 
 def can_perform(user, submission: Submission, action: str) -> bool:
@@ -263,7 +269,7 @@ def _submit(actor, submission: Submission, *, today: date, **kwargs) -> None:
     findings = adapter.check(submission, revision)
     blocking = [f for f in findings if f["severity"] == "error"]
     if blocking:
-        raise ValidationFailed(_findings_by_field(blocking))
+        raise ValidationFailed(findings_by_field(blocking))
     now = utcnow()
     revision.snapshot = adapter.snapshot(submission, revision)
     revision.findings = findings
@@ -276,7 +282,8 @@ def _submit(actor, submission: Submission, *, today: date, **kwargs) -> None:
     )
 
 
-def _findings_by_field(findings: list[dict]) -> dict[str, list[str]]:
+def findings_by_field(findings: list[dict]) -> dict[str, list[str]]:
+    """Messages by the field they concern ("" for the whole record): how a form shows blocking findings."""
     by_field: dict[str, list[str]] = {}
     for finding in findings:
         by_field.setdefault(finding.get("field") or "", []).append(str(finding["message"]))
@@ -370,10 +377,6 @@ def _event(submission, actor, action, from_status, to_status, comment=None, visi
     ))
 
 
-def _recipients_for_state(state_id: int) -> list[User]:
-    return list(db.session.scalars(select(User).where(User.state_id == state_id, User.active.is_(True))))
-
-
 def _secretariat() -> list[User]:
     return list(db.session.scalars(select(User).where(User.role == Role.SECRETARIAT, User.active.is_(True))))
 
@@ -383,10 +386,10 @@ def _notify(submission: Submission, action: str, visibility: CommentVisibility) 
     if action in ("submit", "request_cancellation"):
         recipients, subject = _secretariat(), _l("%(ref)s awaits review", ref=reference)
     elif action in ("accept", "return", "accept_cancellation", "reject_cancellation"):
-        recipients = _recipients_for_state(submission.state_id)
+        recipients = notifications.officers_of(submission.state_id)
         subject = _l("%(ref)s: %(status)s", ref=reference, status=submission.status.lazy_label)
     elif action == "comment" and visibility == CommentVisibility.SHARED:
-        recipients = _recipients_for_state(submission.state_id) + _secretariat()
+        recipients = notifications.officers_of(submission.state_id) + _secretariat()
         subject = _l("New comment on %(ref)s", ref=reference)
     else:
         return

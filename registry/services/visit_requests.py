@@ -10,11 +10,10 @@ from datetime import date
 from registry.db import db, utcnow
 from registry.enums import StateStatus, VisitKind, VisitRequestStatus
 from registry.i18n import _, _l
-from registry.models import MemberState, User, VisitRequest
+from registry.models import MemberState, VisitRequest
 from registry.models.visit import NAME_MAX, TEXT_MAX
 from registry.services import audit, notifications, visits
 from registry.services import submissions as workflow
-from registry.services.errors import Conflict
 from registry.services.exercises import _clean_date, _clean_enum
 from registry.services.permissions import require
 from registry.services.validation import Errors, clean_text
@@ -22,13 +21,8 @@ from registry.services.validation import Errors, clean_text
 PREFIX = "VRQ"
 
 
-def _officers(state_id: int) -> list[User]:
-    return list(db.session.scalars(db.select(User).where(User.state_id == state_id, User.active.is_(True))
-                                   .order_by(User.id)))
-
-
 def _tell(state_id: int, kind: str, subject: str, reference: str) -> None:
-    for officer in _officers(state_id):
+    for officer in notifications.officers_of(state_id):
         notifications.queue(officer, kind, subject, subject, {"reference": reference})
 
 
@@ -75,13 +69,8 @@ def create_request(actor, host: MemberState | None, *, facility, kind=None, pref
 
 
 def _check_open(request: VisitRequest, expected_lock) -> None:
-    if expected_lock is not None:
-        try:
-            expected = int(expected_lock)
-        except (TypeError, ValueError):
-            expected = -1
-        if expected != request.lock_version:
-            raise Conflict(_("This request changed since you opened it. Reload it, then try again."))
+    workflow.check_version(request.lock_version, expected_lock,
+                           _("This request changed since you opened it. Reload it, then try again."))
     if request.status != VisitRequestStatus.OPEN:
         raise workflow.InvalidTransition(_("This request is already answered: %(status)s.",
                                            status=request.status.label))

@@ -34,7 +34,6 @@ from registry.models import (
     Revision,
     Submission,
     SubmissionEvent,
-    User,
     Visit,
     VisitAnswer,
     VisitDetails,
@@ -446,21 +445,14 @@ def _set_status(actor, visit: Visit, action: str, target: VisitStatus, comment: 
                  changes={"status": [before.value, target.value], **(changes or {})})
 
 
-def _officers(state_ids) -> list[User]:
-    if not state_ids:
-        return []
-    return list(db.session.scalars(select(User).where(User.state_id.in_(state_ids), User.active.is_(True))
-                                   .order_by(User.id)))
-
-
 def _tell_invitees(visit: Visit, kind: str, subject: str, body: str | None = None) -> None:
     reference = visit.submission.reference
-    for officer in _officers(visit.invited_state_ids):
+    for officer in notifications.officers_of(*visit.invited_state_ids):
         notifications.queue(officer, kind, subject, body or subject, {"reference": reference})
 
 
 def _tell_host(visit: Visit, kind: str, subject: str) -> None:
-    for officer in _officers([visit.submission.state_id]):
+    for officer in notifications.officers_of(visit.submission.state_id):
         notifications.queue(officer, kind, subject, subject, {"reference": visit.submission.reference})
 
 
@@ -489,14 +481,8 @@ def _check_life(actor, visit: Visit, action: str, expected_lock) -> None:
 
 
 def _check_visit_lock(visit: Visit, expected_lock) -> None:
-    if expected_lock is None:
-        return
-    try:
-        expected = int(expected_lock)
-    except (TypeError, ValueError):
-        expected = -1
-    if expected != visit.lock_version:
-        raise Conflict(_("This visit changed since you opened it. Reload it to see the change, then try again."))
+    workflow.check_version(visit.lock_version, expected_lock,
+                           _("This visit changed since you opened it. Reload it to see the change, then try again."))
 
 
 def can_act(user, visit: Visit, action: str) -> bool:
@@ -663,15 +649,9 @@ def answer(actor, visit: Visit, *, decision, participants: list[ParticipantInput
 
 
 def _check_answer_lock(existing: VisitAnswer, expected_lock) -> None:
-    if expected_lock is None:
-        return
-    try:
-        expected = int(expected_lock)
-    except (TypeError, ValueError):
-        expected = -1
-    if expected != existing.lock_version:
-        raise Conflict(_("Your state's answer changed since you opened it. Reload the visit to see it, then try "
-                         "again."))
+    workflow.check_version(existing.lock_version, expected_lock,
+                           _("Your state's answer changed since you opened it. Reload the visit to see it, then "
+                             "try again."))
 
 
 def _clean_participants(errors: Errors, rows: list[ParticipantInput]) -> list[dict]:
@@ -749,7 +729,7 @@ def answer_reminders(today: date) -> list[notifications.Reminder]:
         answered = {a.state_id for a in visit.answers}
         reference = visit.submission.reference
         for state_id in sorted(visit.invited_state_ids - answered):
-            officers = _officers([state_id])
+            officers = notifications.officers_of(state_id)
             if not officers:
                 continue
             reminders.append(notifications.Reminder(

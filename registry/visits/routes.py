@@ -204,11 +204,9 @@ def edit(reference: str):
         _drop_creation_fields(form)
         groups = {}
         if request.args.get("check") == "1":  # after a refused submission: what blocks it, beside its field
-            blocking: dict[str, list[str]] = {}
-            for finding in adapter_for(RecordType.VISIT).check(submission, revision):
-                if finding["severity"] == "error":
-                    blocking.setdefault(finding.get("field") or "", []).append(str(finding["message"]))
-            groups = place_errors(form, blocking, OFFER_ROWS)
+            blocking = [f for f in adapter_for(RecordType.VISIT).check(submission, revision)
+                        if f["severity"] == "error"]
+            groups = place_errors(form, workflow.findings_by_field(blocking), OFFER_ROWS)
         return _render_offer_form(form, submission, groups=groups)
     require(current_user, "submission.file", submission)
     form = OfferForm(formdata=formdata(request.form, OFFER_ROWS))
