@@ -317,14 +317,7 @@ def register_cli(app: Flask) -> None:
         try:
             with partial.open("w+b") as out:
                 with click.progressbar(length=total, label=f"{dataset} ({total} rows)") as bar:
-                    rows = prepared.rows
-
-                    def counted():
-                        for row in rows():
-                            bar.update(1)
-                            yield row
-
-                    prepared = type(prepared)(prepared.columns, prepared.filters, [], counted, prepared.count)
+                    prepared = exports.with_progress(prepared, bar.update)
                     result = exports.write(user, dataset, fmt, prepared, out)
                 out.flush()
                 os.fsync(out.fileno())

@@ -60,3 +60,17 @@ def make_submission(filer_id: int, reviewer_id: int, status: str = "draft", stat
     drive(submission, PATHS[status], filer, reviewer)
     db.session.commit()
     return submission
+
+
+def fill_the_disk_after_first_write(monkeypatch) -> None:
+    """Every export file accepts its first write (the header) and then fails as a full disk does (ENOSPC)."""
+    from registry.services import exports
+
+    original = exports._Digest.write
+
+    def write(self, data):
+        if self.size:
+            raise OSError(28, "No space left on device")
+        return original(self, data)
+
+    monkeypatch.setattr(exports._Digest, "write", write)

@@ -18,7 +18,7 @@ from registry.db import db, utcnow
 from registry.models import AuditEntry, ExportJob
 from registry.services import export_jobs
 from tests.conftest import csrf_token, login
-from tests.factories import user
+from tests.factories import fill_the_disk_after_first_write, user
 from tests.test_exercise_listing import make_exercise
 
 VERIFIER = Path(__file__).resolve().parents[1] / "tools" / "verify_audit.py"
@@ -82,13 +82,7 @@ def test_a_queued_export_is_written_whole_and_downloaded_by_its_requester_only(a
 
 
 def test_a_failing_job_is_marked_failed_and_says_why(app, people, exercises, monkeypatch):
-    from registry.exports import writers
-
-    def full_disk(columns, rows, out):
-        out.write(b"reference\r\n")
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setitem(writers.FORMATS, "csv", (full_disk, "text/csv", "csv"))
+    fill_the_disk_after_first_write(monkeypatch)
     with app.app_context():
         export_jobs.request_dataset(user(people["auditor"].id), "exercises", "csv", MultiDict())
         db.session.commit()

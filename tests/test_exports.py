@@ -13,6 +13,7 @@ from registry.db import db
 from registry.models import AuditEntry, Submission
 from tests import visit_factories as vf
 from tests.conftest import login
+from tests.factories import fill_the_disk_after_first_write
 from tests.test_exercise_listing import make_exercise
 
 
@@ -170,13 +171,7 @@ def test_the_command_line_export_writes_the_file_and_its_manifest(app, runner, p
 
 
 def test_an_interrupted_command_line_export_leaves_no_file(app, runner, people, records, tmp_path, monkeypatch):
-    from registry.exports import writers
-
-    def broken(columns, rows, out):
-        out.write(b"reference\r\n")
-        raise OSError("No space left on device")
-
-    monkeypatch.setitem(writers.FORMATS, "csv", (broken, "text/csv", "csv"))
+    fill_the_disk_after_first_write(monkeypatch)
     target = tmp_path / "exercises.csv"
     result = runner.invoke(args=["export", "exercises", "--as", people["auditor"].email, "--output", str(target)])
     assert result.exit_code != 0

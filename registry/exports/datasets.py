@@ -24,6 +24,7 @@ from registry.models import (
     VisitAnswer,
 )
 from registry.models.exercise import FORCE_COLUMNS
+from registry.exports.sql_csv import stream_lines
 from registry.services.scoping import reads_revision, visible
 
 BATCH = 1000  # rows fetched per round trip while streaming
@@ -38,6 +39,8 @@ class Prepared:
     problems: list[str]
     rows: Callable[[], Iterator[tuple]]
     count: Callable[[], int]
+    # Batches of finished CSV lines made by the database (exports/sql_csv.py), where the dataset is plain columns.
+    csv_lines: Callable[[], Iterator[Sequence[str]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def _exercises(user, args) -> Prepared:
                            Submission.decided_at, maintain_column_froms=True)
     )
     return Prepared(EXERCISE_COLUMNS, parsed.filters.as_args(), list(parsed.problems), _stream(stmt, tuple),
-                    _count(stmt))
+                    _count(stmt), csv_lines=stream_lines(stmt))
 
 
 # --- annual calendars: one row per planned activity --------------------------------------------------------

@@ -112,9 +112,10 @@ def _progress(job_id: int):
     """Record progress on its own connection, so the job's transaction stays a reader until the end."""
     count = {"rows": 0}
 
-    def tick(_row=None) -> None:
-        count["rows"] += 1
-        if count["rows"] % PROGRESS_EVERY == 0:
+    def tick(rows: int = 1) -> None:
+        before = count["rows"]
+        count["rows"] += rows
+        if count["rows"] // PROGRESS_EVERY != before // PROGRESS_EVERY:
             with db.engine.begin() as connection:
                 connection.execute(update(ExportJob).where(ExportJob.id == job_id).values(rows_done=count["rows"]))
     return tick
@@ -142,14 +143,7 @@ def run(job: ExportJob) -> ExportJob:
         else:
             args = MultiDict([(k, v) for k, values in job.filters.items() for v in values])
             prepared = exports.prepare(actor, job.dataset, job.format, args)
-            tick, rows_of = _progress(job_id), prepared.rows
-
-            def counted():
-                for row in rows_of():
-                    tick()
-                    yield row
-
-            prepared = type(prepared)(prepared.columns, prepared.filters, [], counted, prepared.count)
+            prepared = exports.with_progress(prepared, _progress(job_id))
             with partial.open("w+b") as out:
                 written = exports.write(actor, job.dataset, job.format, prepared, out)
                 out.flush()

@@ -1,0 +1,123 @@
+"""CSV lines written by the database itself, for datasets of plain columns (the million-row exercise export).
+
+Python's share of a CSV export is what makes it slow: building 40 objects per row out of the driver and
+handing them to the csv module costs three to five times what the database spends reading the rows
+(docs/benchmarks.md). Here the query returns one text column, the finished CSV line: each cell formatted,
+neutralised against formula injection and quoted in SQL, on SQLite and on PostgreSQL alike, so Python only
+joins lines and writes bytes. The output is byte for byte what `writers.write_csv` makes of the same rows
+(tests/test_export_sql_csv.py checks it on both backends), with one exception: on SQLite a float is printed with
+15 significant digits (SQLite's own text form; ample for coordinates, which the forms take to six decimals) and
+a very small one as `1.0e-05` where Python writes `1e-05`.
+"""
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import BinaryIO
+
+from sqlalchemy import Boolean, Date, Float, Integer, String, Text, case, cast, func, literal_column, or_
+from sqlalchemy.sql.elements import ColumnElement
+
+from registry.db import UTCDateTime, db
+from registry.exports.writers import FORMULA_PREFIXES
+
+BATCH = 5000  # lines fetched per round trip
+
+
+def _text(value: str) -> ColumnElement:
+    """A constant written into the SQL itself (not a bound parameter: some are hundreds per line)."""
+    return literal_column("'" + value.replace("'", "''") + "'", String)
+
+
+class _Dialect:
+    """The few spellings that differ between SQLite and PostgreSQL."""
+
+    def __init__(self, name: str):
+        self.postgresql = name == "postgresql"
+
+    def char(self, code: int) -> ColumnElement:
+        return func.chr(code) if self.postgresql else func.char(code)
+
+    def contains(self, value, part) -> ColumnElement:
+        return (func.strpos(value, part) if self.postgresql else func.instr(value, part)) > 0
+
+
+def _prefix_char(sql: _Dialect, character: str) -> ColumnElement:
+    return sql.char(ord(character)) if character in "\t\r" else _text(character)
+
+
+def _text_cell(column, sql: _Dialect) -> ColumnElement:
+    """As `writers._csv_cell` and the csv module do it: a leading apostrophe for a formula, then RFC 4180 quotes
+    around a cell holding a comma, a double quote or a line break (and its double quotes doubled)."""
+    shown = case((func.substr(column, 1, 1).in_([_prefix_char(sql, c) for c in FORMULA_PREFIXES]),
+                  _text("'") + column), else_=column)
+    needs_quotes = or_(*(sql.contains(column, part) for part in (_text(","), _text('"'), sql.char(13), sql.char(10))))
+    return case((needs_quotes, _text('"') + func.replace(shown, _text('"'), _text('""')) + _text('"')), else_=shown)
+
+
+def _timestamp_cell(column, sql: _Dialect) -> ColumnElement:
+    """ISO 8601 in UTC as Python's isoformat() writes it: microseconds only when there are some."""
+    if sql.postgresql:
+        utc = func.timezone(_text("UTC"), column)
+        micro = func.to_char(utc, _text("US"))
+        return (func.to_char(utc, _text('YYYY-MM-DD"T"HH24:MI:SS'))
+                + case((micro == _text("000000"), _text("")), else_=_text(".") + micro) + _text("+00:00"))
+    stored = cast(column, String)  # SQLAlchemy keeps UTC on SQLite as 'YYYY-MM-DD HH:MM:SS.ffffff'
+    return case((stored.like(_text("%.000000")), func.replace(func.substr(stored, 1, 19), _text(" "), _text("T"))),
+                else_=func.replace(stored, _text(" "), _text("T"))) + _text("+00:00")
+
+
+def _float_cell(column, sql: _Dialect) -> ColumnElement:
+    if not sql.postgresql:
+        return cast(column, Text)  # '52.0', as Python writes it
+    shown = cast(column, Text)  # the shortest exact form, like Python's repr, but '52' for 52.0
+    return shown + case((column == func.trunc(column), _text(".0")), else_=_text(""))
+
+
+def _cell(column, sql: _Dialect) -> ColumnElement:
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        shown = _timestamp_cell(column, sql)
+    elif isinstance(kind, Boolean):
+        shown = case((column.is_(True), _text("true")), (column.is_(False), _text("false")))
+    elif isinstance(kind, Date):
+        shown = func.to_char(column, _text("YYYY-MM-DD")) if sql.postgresql else cast(column, Text)
+    elif isinstance(kind, String):  # Text and Enum included
+        shown = _text_cell(column, sql)
+    elif isinstance(kind, Float):
+        shown = _float_cell(column, sql)
+    elif isinstance(kind, Integer):
+        shown = cast(column, Text)
+    else:  # a new column type must be taught here, never written in a form nobody checked
+        raise TypeError(f"no CSV form for column {column} of type {kind!r}")
+    return func.coalesce(shown, _text(""))  # NULL is an empty cell
+
+
+def csv_line(columns: Sequence, dialect_name: str) -> ColumnElement:
+    """One SQL expression giving the finished CSV line (without its line end) of `columns`."""
+    sql = _Dialect(dialect_name)
+    cells = [_cell(column, sql) for column in columns]
+    line = cells[0]
+    for cell in cells[1:]:
+        line = line + _text(",") + cell
+    return line.label("csv_line")
+
+
+def stream_lines(stmt) -> Callable[[], Iterator[Sequence[str]]]:
+    """Batches of CSV lines of `stmt`'s selected columns, in its order, streamed (a server-side cursor on
+    PostgreSQL), so memory stays flat whatever the row count."""
+    def batches() -> Iterator[Sequence[str]]:
+        line = csv_line(list(stmt.selected_columns), db.engine.dialect.name)
+        lines = stmt.with_only_columns(line, maintain_column_froms=True)
+        result = db.session.execute(lines.execution_options(yield_per=BATCH))
+        yield from result.scalars().partitions()
+    return batches
+
+
+def write_csv_lines(columns: Sequence[str], batches: Iterable[Sequence[str]], out: BinaryIO) -> int:
+    """The header, then each batch of lines, CRLF-terminated (RFC 4180), UTF-8 without a byte-order mark."""
+    out.write((",".join(columns) + "\r\n").encode("utf-8"))
+    count = 0
+    for batch in batches:
+        if batch:
+            out.write(("\r\n".join(batch) + "\r\n").encode("utf-8"))
+            count += len(batch)
+    return count
