@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from registry.db import db
+from registry.exports.sql_csv import stream_lines
 from registry.i18n import _, _l
 from registry.models import (
     AuditEntry,
@@ -24,7 +25,6 @@ from registry.models import (
     VisitAnswer,
 )
 from registry.models.exercise import FORCE_COLUMNS
-from registry.exports.sql_csv import stream_lines
 from registry.services.scoping import reads_revision, visible
 
 BATCH = 1000  # rows fetched per round trip while streaming
