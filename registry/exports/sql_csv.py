@@ -13,7 +13,7 @@ a very small one as `1.0e-05` where Python writes `1e-05`.
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import BinaryIO
 
-from sqlalchemy import Boolean, Date, Float, Integer, String, Text, case, cast, func, literal_column, or_
+from sqlalchemy import Boolean, Date, Float, Integer, String, Text, case, cast, func, literal_column, or_, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from registry.db import UTCDateTime, db
@@ -105,7 +105,10 @@ def stream_lines(stmt) -> Callable[[], Iterator[Sequence[str]]]:
     """Batches of CSV lines of `stmt`'s selected columns, in its order, streamed (a server-side cursor on
     PostgreSQL), so memory stays flat whatever the row count."""
     def batches() -> Iterator[Sequence[str]]:
-        line = csv_line(list(stmt.selected_columns), db.engine.dialect.name)
+        dialect = db.engine.dialect.name
+        if dialect == "postgresql":  # floats in their shortest exact form whatever the server's setting
+            db.session.execute(text("SET LOCAL extra_float_digits = 1"))
+        line = csv_line(list(stmt.selected_columns), dialect)
         lines = stmt.with_only_columns(line, maintain_column_froms=True)
         result = db.session.execute(lines.execution_options(yield_per=BATCH))
         yield from result.scalars().partitions()
