@@ -13,7 +13,21 @@ a very small one as `1.0e-05` where Python writes `1e-05`.
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import BinaryIO
 
-from sqlalchemy import Boolean, Date, Float, Integer, String, Text, case, cast, func, literal_column, or_, text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    case,
+    cast,
+    func,
+    literal_column,
+    or_,
+    text,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from registry.db import UTCDateTime, db
@@ -119,10 +133,10 @@ def csv_line(columns: Sequence, dialect_name: str) -> ColumnElement:
     return line.label("csv_line")
 
 
-def stream_lines(stmt) -> Callable[[], Iterator[Sequence[str]]]:
+def stream_lines(stmt) -> Callable[[], Iterator[Sequence[str | bytes]]]:
     """Batches of CSV lines of `stmt`'s selected columns, in its order, streamed (a server-side cursor on
-    PostgreSQL), so memory stays flat whatever the row count."""
-    def batches() -> Iterator[Sequence[str]]:
+    PostgreSQL), so memory stays flat whatever the row count. Lines are UTF-8 bytes on SQLite, text on PostgreSQL."""
+    def batches() -> Iterator[Sequence[str | bytes]]:
         dialect = db.engine.dialect.name
         if dialect == "postgresql":
             # Floats in their shortest exact form whatever the server's setting; and a plan for reading every row
@@ -130,6 +144,8 @@ def stream_lines(stmt) -> Callable[[], Iterator[Sequence[str]]]:
             db.session.execute(text("SET LOCAL extra_float_digits = 1"))
             db.session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
         line = csv_line(list(stmt.selected_columns), dialect)
+        if dialect == "sqlite":  # the line's UTF-8 bytes as SQLite holds them: no decoding and encoding again
+            line = cast(line, LargeBinary)
         lines = stmt.with_only_columns(line, maintain_column_froms=True)
         # Core, not the ORM: no entity loading machinery for what is one string per row.
         result = db.session.connection().execute(lines.execution_options(yield_per=BATCH))
@@ -137,12 +153,16 @@ def stream_lines(stmt) -> Callable[[], Iterator[Sequence[str]]]:
     return batches
 
 
-def write_csv_lines(columns: Sequence[str], batches: Iterable[Sequence[str]], out: BinaryIO) -> int:
+def write_csv_lines(columns: Sequence[str], batches: Iterable[Sequence[str | bytes]], out: BinaryIO) -> int:
     """The header, then each batch of lines, CRLF-terminated (RFC 4180), UTF-8 without a byte-order mark."""
     out.write((",".join(columns) + "\r\n").encode("utf-8"))
     count = 0
     for batch in batches:
-        if batch:
+        if not batch:
+            continue
+        if isinstance(batch[0], bytes):
+            out.write(b"\r\n".join(batch) + b"\r\n")
+        else:
             out.write(("\r\n".join(batch) + "\r\n").encode("utf-8"))
-            count += len(batch)
+        count += len(batch)
     return count
