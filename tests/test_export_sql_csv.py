@@ -21,7 +21,7 @@ from tests.test_exercise_listing import make_exercise
 AWKWARD = [
     '=HYPERLINK("http://example.org")', "+7 701 000 0000", "-1", "@SUM(A1)", "\tTabbed", "\rReturned",
     "comma, inside", 'say "hello"', "two\nlines", "two\r\nlines", "", "'already quoted", " leading space",
-    "Учение «Мир», 和平使命", "ends with a quote\"", "=",
+    "Учение «Мир», 和平使命", "ends with a quote\"", "=", "back\\slash \\n not a line break", "a\ttab, inside",
 ]
 FLOATS = [52.0, -0.5, 38.123456, 89.999999, -79.5, 0.25, None]
 
@@ -113,3 +113,35 @@ def test_an_exercise_csv_export_takes_the_database_path(app, people, awkward, mo
         db.session.rollback()
     assert result.rows == len(AWKWARD)  # auditors read every record, drafts included
     assert result.size == len(out.getvalue())
+
+
+def test_copy_text_becomes_csv_lines():
+    from registry.exports.sql_csv import _from_copy_text
+
+    block = _from_copy_text(b'a,"two\\r\\nlines"\nb,\\ttab\\\\x\n')
+    assert block.lines == 2
+    assert block.data == b'a,"two\r\nlines"\r\nb,\ttab\\x\r\n'
+
+
+@pytest.mark.parametrize("path", ["copy", "cursor"])
+def test_both_reading_paths_give_the_same_lines(app, people, awkward, monkeypatch, path):
+    """PostgreSQL reads the lines with COPY unless a filter value is of a type the driver might write otherwise;
+    then through a cursor. SQLite always reads through a cursor. Every path gives the generic writer's bytes."""
+    from registry.exports import sql_csv
+
+    taken = []
+    copy_blocks = sql_csv._copy_blocks
+
+    def spy(stmt):
+        blocks = copy_blocks(stmt)
+        taken.append(blocks is not None)
+        return blocks
+
+    monkeypatch.setattr(sql_csv, "_copy_blocks", spy)
+    if path == "cursor":
+        monkeypatch.setattr(sql_csv, "_PLAIN_PARAMETERS", ())
+    with app.app_context():
+        generic, by_sql = both_ways(people["auditor"].id, [("state", "KZ"), ("q", "a")])
+        postgresql = db.engine.dialect.name == "postgresql"
+    assert by_sql == generic and generic.count(b"\r\n") > 2
+    assert taken == ([path == "copy"] if postgresql else [])

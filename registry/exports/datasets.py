@@ -39,8 +39,8 @@ class Prepared:
     problems: list[str]
     rows: Callable[[], Iterator[tuple]]
     count: Callable[[], int]
-    # Batches of finished CSV lines made by the database (exports/sql_csv.py), where the dataset is plain columns.
-    csv_lines: Callable[[], Iterator[Sequence[str]]] | None = None
+    # Blocks of finished CSV lines made by the database (exports/sql_csv.py), where the dataset is plain columns.
+    csv_lines: Callable[[], Iterator[Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,9 @@ class Dataset:
 
 def _stream(stmt, convert) -> Callable[[], Iterator[tuple]]:
     def rows() -> Iterator[tuple]:
-        for result in db.session.execute(stmt.execution_options(yield_per=BATCH)):
-            yield convert(result)
+        with db.session.execute(stmt.execution_options(yield_per=BATCH)) as result:  # closed if given up
+            for row in result:
+                yield convert(row)
     return rows
 
 

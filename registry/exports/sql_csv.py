@@ -10,8 +10,10 @@ joins lines and writes bytes. The output is byte for byte what `writers.write_cs
 a very small one as `1.0e-05` where Python writes `1e-05`.
 """
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import BinaryIO
+from datetime import date, datetime
+from typing import BinaryIO, NamedTuple
 
 from sqlalchemy import (
     Boolean,
@@ -34,6 +36,7 @@ from registry.db import UTCDateTime, db
 from registry.exports.writers import FORMULA_PREFIXES
 
 BATCH = 10_000  # lines fetched per round trip (about 4 MB)
+BLOCK_BYTES = 1 << 22  # bytes of COPY output turned into CSV at a time
 
 
 def _text(value: str) -> ColumnElement:
@@ -133,36 +136,92 @@ def csv_line(columns: Sequence, dialect_name: str) -> ColumnElement:
     return line.label("csv_line")
 
 
-def stream_lines(stmt) -> Callable[[], Iterator[Sequence[str | bytes]]]:
-    """Batches of CSV lines of `stmt`'s selected columns, in its order, streamed (a server-side cursor on
-    PostgreSQL), so memory stays flat whatever the row count. Lines are UTF-8 bytes on SQLite, text on PostgreSQL."""
-    def batches() -> Iterator[Sequence[str | bytes]]:
+class Block(NamedTuple):
+    """Finished CSV lines: their UTF-8 bytes, each ending in CRLF, and how many there are."""
+
+    data: bytes
+    lines: int
+
+
+# Values a bound parameter may have on the COPY path: what psycopg writes exactly as SQLAlchemy would.
+_PLAIN_PARAMETERS = (int, str, float, bool, date, datetime, type(None))
+
+# COPY's text format writes a backslash, a tab and line breaks inside a value as two-character escapes, so an
+# unescaped newline always ends a row (https://www.postgresql.org/docs/current/sql-copy.html, "Text Format").
+_COPY_ESCAPE = re.compile(rb"\\([\\bfnrtv])")
+_COPY_UNESCAPED = {b"\\": b"\\", b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
+
+
+def _from_copy_text(data: bytes) -> Block:
+    lines = data.count(b"\n")
+    data = data.replace(b"\n", b"\r\n")  # row ends first: the escaped line breaks are still two characters
+    if b"\\" in data:
+        data = _COPY_ESCAPE.sub(lambda match: _COPY_UNESCAPED[match.group(1)], data)
+    return Block(data, lines)
+
+
+def _copy_blocks(lines_stmt) -> Iterator[Block] | None:
+    """PostgreSQL's COPY of the lines, as psql's \\copy reads them (one stream, no cursor round trips); None where
+    a parameter is not of a plain type the driver writes as SQLAlchemy would (then the cursor path is taken)."""
+    dialect = db.engine.dialect
+    compiled = lines_stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    parameters = {}
+    for name, value in compiled.construct_params().items():
+        bind = compiled.binds.get(name)  # None for the members of an expanded IN list: plain values
+        process = bind.type.bind_processor(dialect) if bind is not None else None
+        parameters[name] = process(value) if process else value  # an enum member to its stored value, say
+    if any(type(value) not in _PLAIN_PARAMETERS for value in parameters.values()):
+        return None
+    connection = db.session.connection().connection.dbapi_connection
+
+    def blocks() -> Iterator[Block]:
+        with connection.cursor() as cursor, cursor.copy(f"COPY ({compiled.string}) TO STDOUT",
+                                                        parameters) as copy:
+            pending, size = [], 0
+            for row in copy:  # one message per row
+                pending.append(row)
+                size += len(row)
+                if size >= BLOCK_BYTES:
+                    yield _from_copy_text(b"".join(pending))
+                    pending, size = [], 0
+            if pending:
+                yield _from_copy_text(b"".join(pending))
+    return blocks()
+
+
+def stream_lines(stmt) -> Callable[[], Iterator[Block]]:
+    """Blocks of CSV lines of `stmt`'s selected columns, in its order, streamed (COPY on PostgreSQL, a cursor
+    on SQLite), so memory stays flat whatever the row count."""
+    def blocks() -> Iterator[Block]:
         dialect = db.engine.dialect.name
+        line = csv_line(list(stmt.selected_columns), dialect)
         if dialect == "postgresql":
-            # Floats in their shortest exact form whatever the server's setting; and a plan for reading every row
-            # (a cursor is otherwise planned to return its first 10% fast: index order instead of one sort).
+            # Floats in their shortest exact form whatever the server's setting; and, on the cursor path, a plan
+            # for reading every row (a cursor is otherwise planned to return its first 10% fast).
             db.session.execute(text("SET LOCAL extra_float_digits = 1"))
             db.session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
-        line = csv_line(list(stmt.selected_columns), dialect)
-        if dialect == "sqlite":  # the line's UTF-8 bytes as SQLite holds them: no decoding and encoding again
+            copied = _copy_blocks(stmt.with_only_columns(line, maintain_column_froms=True))
+            if copied is not None:
+                yield from copied
+                return
+        else:  # the line's UTF-8 bytes as SQLite holds them: no decoding and encoding again
             line = cast(line, LargeBinary)
         lines = stmt.with_only_columns(line, maintain_column_froms=True)
         # Core, not the ORM: no entity loading machinery for what is one string per row.
-        result = db.session.connection().execute(lines.execution_options(yield_per=BATCH))
-        yield from result.scalars().partitions()
-    return batches
+        with db.session.connection().execute(lines.execution_options(yield_per=BATCH)) as result:
+            for batch in result.scalars().partitions():
+                if batch and not isinstance(batch[0], bytes):
+                    batch = [line.encode("utf-8") for line in batch]
+                yield Block(b"\r\n".join(batch) + b"\r\n", len(batch))
+    return blocks
 
 
-def write_csv_lines(columns: Sequence[str], batches: Iterable[Sequence[str | bytes]], out: BinaryIO) -> int:
-    """The header, then each batch of lines, CRLF-terminated (RFC 4180), UTF-8 without a byte-order mark."""
+def write_csv_lines(columns: Sequence[str], blocks: Iterable[Block], out: BinaryIO) -> int:
+    """The header, then each block of lines, CRLF-terminated (RFC 4180), UTF-8 without a byte-order mark."""
     out.write((",".join(columns) + "\r\n").encode("utf-8"))
     count = 0
-    for batch in batches:
-        if not batch:
-            continue
-        if isinstance(batch[0], bytes):
-            out.write(b"\r\n".join(batch) + b"\r\n")
-        else:
-            out.write(("\r\n".join(batch) + "\r\n").encode("utf-8"))
-        count += len(batch)
+    for block in blocks:
+        if block.lines:
+            out.write(block.data)
+            count += block.lines
     return count

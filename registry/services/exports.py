@@ -7,6 +7,7 @@ audit entry: who, which dataset, the exact filters, the row count and the SHA-25
 
 import hashlib
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
@@ -88,14 +89,16 @@ def with_progress(prepared, tick: Callable[[int], None]):
     rows, lines = prepared.rows, prepared.csv_lines
 
     def counted_rows():
-        for row in rows():
-            tick(1)
-            yield row
+        with closing(rows()) as source:
+            for row in source:
+                tick(1)
+                yield row
 
     def counted_lines():
-        for batch in lines():
-            tick(len(batch))
-            yield batch
+        with closing(lines()) as source:
+            for block in source:
+                tick(block.lines)
+                yield block
 
     return replace(prepared, rows=counted_rows, csv_lines=counted_lines if lines is not None else None)
 
@@ -103,22 +106,21 @@ def with_progress(prepared, tick: Callable[[int], None]):
 def write(actor, dataset: str, fmt: str, prepared, out: BinaryIO) -> ExportResult:
     """Write the whole file to `out`, then record the export in the audit log (in the caller's transaction)."""
     writer = FORMATS[fmt][0]
-    if fmt == "xlsx":  # openpyxl writes a zip, which needs a seekable file: hash it once it is complete
-        rows = writer(prepared.columns, prepared.rows(), out)
-        out.seek(0)
-        digest, size = hashlib.sha256(), 0
-        for block in iter(lambda: out.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-        sha256 = digest.hexdigest()
-    elif fmt == "csv" and prepared.csv_lines is not None:  # the database writes the lines (exports/sql_csv.py)
-        tee = _Digest(out)
-        rows = write_csv_lines(prepared.columns, prepared.csv_lines(), tee)
-        sha256, size = tee.hash.hexdigest(), tee.size
-    else:
-        tee = _Digest(out)
-        rows = writer(prepared.columns, prepared.rows(), tee)
-        sha256, size = tee.hash.hexdigest(), tee.size
+    by_database = fmt == "csv" and prepared.csv_lines is not None  # the database writes the lines (sql_csv.py)
+    # Closed however the writing ends (a full disk, say): the database cursor under it is released at once.
+    with closing(prepared.csv_lines() if by_database else prepared.rows()) as source:
+        if fmt == "xlsx":  # openpyxl writes a zip, which needs a seekable file: hash it once it is complete
+            rows = writer(prepared.columns, source, out)
+            out.seek(0)
+            digest, size = hashlib.sha256(), 0
+            for block in iter(lambda: out.read(1 << 20), b""):
+                digest.update(block)
+                size += len(block)
+            sha256 = digest.hexdigest()
+        else:
+            tee = _Digest(out)
+            rows = (write_csv_lines if by_database else writer)(prepared.columns, source, tee)
+            sha256, size = tee.hash.hexdigest(), tee.size
     result = ExportResult(dataset, fmt, rows, size, sha256, dict(prepared.filters))
     audit.record("export.create", actor=actor, object_type="export", object_id=dataset,
                  changes={"dataset": [None, dataset], "format": [None, fmt],
