@@ -127,16 +127,17 @@ def test_officer_due_dates_show_what_is_filed(app, people):
 
 def test_officer_never_sees_another_states_unaccepted_records(app, people):
     cn, kg, sec = people["cn"].id, people["kg"].id, people["sec"].id
+    soon = utcnow().date() + timedelta(days=3)  # inside the timeline's window, were it shown
     with app.app_context():
         _a, submitted = make_exercise(cn, sec, "submitted", "CN", designation_en="Hidden Submitted",
-                                      start_date=this_year(6, 1), end_date=this_year(6, 5))
+                                      start_date=soon, end_date=soon + timedelta(days=4))
         _b, draft = make_exercise(cn, sec, "draft", "CN", designation_en="Hidden Draft",
-                                  start_date=this_year(6, 1), end_date=this_year(6, 5))
+                                  start_date=soon, end_date=soon + timedelta(days=4))
         _c, restricted = make_exercise(cn, sec, "accepted", "CN", visibility="secretariat",
-                                       designation_en="Secretariat Only", start_date=this_year(7, 1),
-                                       end_date=this_year(7, 3))
-        _d, shown = make_exercise(cn, sec, "accepted", "CN", designation_en="Open Exercise",
-                                  start_date=this_year(8, 1), end_date=this_year(8, 9))
+                                       designation_en="Secretariat Only", start_date=soon,
+                                       end_date=soon + timedelta(days=4))
+        _d, shown = make_exercise(cn, sec, "accepted", "CN", designation_en="Open Exercise", late_explanation="Explained.",
+                                  start_date=soon, end_date=soon + timedelta(days=4))
         cal = make_submission(cn, sec, "submitted", "CN")
         kz_board = dashboards.officer_dashboard(user(people["kz"].id))
         assert cal.reference not in {s.reference for s in kz_board.working}
@@ -250,11 +251,12 @@ def test_admin_sees_accounts_and_who_lacks_a_second_factor(app, people, make_use
 
 def test_pictures_are_svg_with_the_same_numbers_in_tables(app, people):
     kz, cn, sec = people["kz"].id, people["cn"].id, people["sec"].id
+    today = utcnow().date()  # starting today: inside this year and the timeline's window whatever the date
     with app.app_context():
         make_exercise(kz, sec, "accepted", designation_en="Steppe Eagle", troops_total=4200,
-                      start_date=this_year(12, 1), end_date=this_year(12, 20))
+                      start_date=today, end_date=today + timedelta(days=19), late_explanation="Explained.")
         make_exercise(cn, sec, "accepted", "CN", designation_en="Peace Mission", troops_total=6500,
-                      start_date=this_year(12, 3), end_date=this_year(12, 9))
+                      start_date=today, end_date=today + timedelta(days=6), late_explanation="Explained.")
     html = client_for(app, people["sec"]).get("/").get_data(as_text=True)
     pictures = section(html, "pictures-h")
     assert pictures.count("<svg viewBox") == 3 and pictures.count('role="img"') == 3
@@ -262,7 +264,7 @@ def test_pictures_are_svg_with_the_same_numbers_in_tables(app, people):
     assert "<script" not in html and "style=" not in html  # the CSP forbids inline script and style
     # The timeline: a bar per exercise labelled with its state; the table gives the dates.
     assert re.search(r'<rect class="bar series-\d+"', pictures)
-    assert "KZ · Steppe Eagle" in pictures and f"{utcnow().year}-12-20" in pictures
+    assert "KZ · Steppe Eagle" in pictures and (today + timedelta(days=19)).isoformat() in pictures
     # Troops per state and year: the numbers beside the bars and in the table.
     troops = re.search(r'Troops notified as a table.*?</table>', pictures, re.S).group(0)
     assert re.search(r'<th scope="row">CN</th>(<td class="num">0</td>){2}<td class="num">6,500</td>', troops)
@@ -280,7 +282,7 @@ def test_timeliness_reads_the_stored_days_of_notice(app, people):
                           late_explanation="Short notice.")
         required = profile_value("lead_time_days", only_in_force=True)
         late = db.session.scalar(select(func.count()).select_from(Submission).where(Submission.is_late.is_(True)))
-        result = charts.build(user(sec), year, "en").timeliness
+        result = charts.build(user(sec), date(year, 6, 1), "en").timeliness
     days = [(start - today).days for start in starts]
     row = result["rows"][0]
     assert (row["code"], row["count"], row["min"], row["median"], row["max"]) == ("KZ", 3, days[0], days[1], days[2])

@@ -28,7 +28,7 @@ def home():
     if role == Role.ADMIN:
         return render_template("core/home_admin.html", board=dashboards.admin_dashboard(current_user),
                                today=now.date(), locale=locale)
-    pictures = charts.build(current_user, now.date().year, locale)
+    pictures = charts.build(current_user, now.date(), locale)
     if role == Role.OFFICER:
         board, template = dashboards.officer_dashboard(current_user, now.date()), "core/home_officer.html"
     elif role == Role.SECRETARIAT:

@@ -13,7 +13,7 @@ scoping rules) that overlap the years shown.
 import math
 import statistics
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from registry.db import db
 from registry.enums import SubmissionStatus
@@ -59,10 +59,9 @@ class Charts:
         return not self.timeline["rows"] and not self.troops["rows"]
 
 
-def _rows(user, years: list[int]) -> list[tuple]:
-    """(submission, details, shown status) of the exercises the user may read overlapping `years`."""
-    stmt = (exercise_query(user, ExerciseFilters(date_from=date(years[0], 1, 1), date_to=date(years[-1], 12, 31)),
-                           sort="start_asc")
+def _rows(user, first: date, last: date) -> list[tuple]:
+    """(submission, details, shown status) of the exercises the user may read overlapping [first, last]."""
+    stmt = (exercise_query(user, ExerciseFilters(date_from=first, date_to=last), sort="start_asc")
             .where(ExerciseDetails.start_date.is_not(None), ExerciseDetails.end_date.is_not(None))
             .limit(ROWS_MAX))
     rows = []
@@ -73,35 +72,44 @@ def _rows(user, years: list[int]) -> list[tuple]:
     return rows
 
 
-def build(user, year: int, locale: str) -> Charts:
+def build(user, today: date, locale: str) -> Charts:
+    """The pictures for `today`: the timeline from last month to eleven months ahead, the other two by year."""
+    year = today.year
     years = list(range(year - CHART_YEARS + 1, year + 1))
-    rows = _rows(user, years)
+    first = _add_months(today.replace(day=1), -1)
+    last = _add_months(first, 12) - timedelta(days=1)
+    rows = _rows(user, min(first, date(years[0], 1, 1)), max(last, date(year, 12, 31)))
     series = Series()
     for code in sorted({s.state.code for s, _d, _st in rows}):
         series.css(code)
-    timeline = _timeline(rows, year, locale, series)
+    timeline = _timeline(rows, first, last, locale, series)
     troops = _troops(rows, years, series)
     timeliness = _timeliness(rows, year, series)
     legend = [(code, series.css(code)) for code in sorted(series.index)]
     return Charts(year=year, years=years, timeline=timeline, troops=troops, timeliness=timeliness, legend=legend)
 
 
-def _timeline(rows, year: int, locale: str, series: Series) -> dict:
-    """A Gantt-like bar per exercise of `year` across twelve months."""
-    first, last = date(year, 1, 1), date(year, 12, 31)
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _timeline(rows, first: date, last: date, locale: str, series: Series) -> dict:
+    """A Gantt-like bar per exercise overlapping [first, last], across twelve months."""
     days = (last - first).days + 1
     plot_w = WIDTH - LABEL_W - 10
 
     def x(day: date) -> float:
         return round(LABEL_W + plot_w * (day - first).days / days, 1)
 
-    in_year = [(s, d, st) for s, d, st in rows if d.start_date <= last and d.end_date >= first]
+    in_window = [(s, d, st) for s, d, st in rows if d.start_date <= last and d.end_date >= first]
     months = []
-    for month in range(1, 13):
-        start = date(year, month, 1)
-        months.append({"x": x(start), "label": start.strftime("%m"), "number": month})
+    for i in range(12):
+        start = _add_months(first, i)
+        months.append({"x": x(start), "label": start.strftime("%m"),
+                       "year": start.year if i == 0 or start.month == 1 else None})
     bars = []
-    for i, (submission, details, status) in enumerate(in_year[:TIMELINE_MAX]):
+    for i, (submission, details, status) in enumerate(in_window[:TIMELINE_MAX]):
         start, end = max(details.start_date, first), min(details.end_date, last)
         left = x(start)
         width = max(round(x(end) + plot_w / days - left, 1), 3)
@@ -113,8 +121,8 @@ def _timeline(rows, year: int, locale: str, series: Series) -> dict:
         })
     height = AXIS_H + max(len(bars), 1) * ROW_H + 8
     return {"width": WIDTH, "height": height, "label_w": LABEL_W, "months": months, "bars": bars,
-            "rows": in_year, "cut": len(in_year) > TIMELINE_MAX, "plot_bottom": height - 8,
-}
+            "rows": in_window, "cut": len(in_window) > TIMELINE_MAX, "plot_bottom": height - 8,
+            "first": first, "last": last}
 
 
 def _troops(rows, years: list[int], series: Series) -> dict:
