@@ -267,7 +267,9 @@ def test_pictures_are_svg_with_the_same_numbers_in_tables(app, people):
     assert "KZ · Steppe Eagle" in pictures and (today + timedelta(days=19)).isoformat() in pictures
     # Troops per state and year: the numbers beside the bars and in the table.
     troops = re.search(r'Troops notified as a table.*?</table>', pictures, re.S).group(0)
-    assert re.search(r'<th scope="row">CN</th>(<td class="num">0</td>){2}<td class="num">6,500</td>', troops)
+    # Last year, this year, next year.
+    assert re.search(r'<th scope="row">CN</th><td class="num">0</td><td class="num">6,500</td><td class="num">0</td>',
+                     troops)
     assert f"{utcnow().year}: 4,200" in pictures
 
 
@@ -282,7 +284,7 @@ def test_timeliness_reads_the_stored_days_of_notice(app, people):
                           late_explanation="Short notice.")
         required = profile_value("lead_time_days", only_in_force=True)
         late = db.session.scalar(select(func.count()).select_from(Submission).where(Submission.is_late.is_(True)))
-        result = charts.build(user(sec), date(year, 6, 1), "en").timeliness
+        result = charts.build(user(sec), today, "en").timeliness
     days = [(start - today).days for start in starts]
     row = result["rows"][0]
     assert (row["code"], row["count"], row["min"], row["median"], row["max"]) == ("KZ", 3, days[0], days[1], days[2])

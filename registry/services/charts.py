@@ -22,7 +22,7 @@ from registry.services.exercise_queries import ExerciseFilters, exercise_query
 
 PALETTE_SIZE = 10
 HIDDEN = (SubmissionStatus.WITHDRAWN, SubmissionStatus.CANCELLED, SubmissionStatus.DELETED, SubmissionStatus.DRAFT)
-CHART_YEARS = 3  # the troops chart: this year and the two before
+CHART_YEARS = (-1, 0, 1)  # the troops chart: last year, this year and next year (notified ahead)
 TIMELINE_MAX = 40  # bars on the timeline; the table below it lists every row
 ROWS_MAX = 2000  # exercises read for the pictures (a state files a handful a year)
 
@@ -73,12 +73,13 @@ def _rows(user, first: date, last: date) -> list[tuple]:
 
 
 def build(user, today: date, locale: str) -> Charts:
-    """The pictures for `today`: the timeline from last month to eleven months ahead, the other two by year."""
+    """The pictures for `today`: the timeline from last month to eleven months ahead, troops by year around this
+    one, and the days of notice of the notifications submitted this year."""
     year = today.year
-    years = list(range(year - CHART_YEARS + 1, year + 1))
+    years = [year + offset for offset in CHART_YEARS]
     first = _add_months(today.replace(day=1), -1)
     last = _add_months(first, 12) - timedelta(days=1)
-    rows = _rows(user, min(first, date(years[0], 1, 1)), max(last, date(year, 12, 31)))
+    rows = _rows(user, min(first, date(years[0], 1, 1)), max(last, date(years[-1], 12, 31)))
     series = Series()
     for code in sorted({s.state.code for s, _d, _st in rows}):
         series.css(code)
@@ -134,7 +135,7 @@ def _troops(rows, years: list[int], series: Series) -> dict:
             by_year[details.start_date.year] += details.troops_total or 0
     codes = sorted(totals)
     peak = max([v for by_year in totals.values() for v in by_year.values()] + [1])
-    plot_w = WIDTH - 70 - 10
+    plot_w = WIDTH - 70 - 100  # room on the right for the label of the longest bar
     group_h = len(years) * 14 + 10
     bars, groups = [], []
     for i, code in enumerate(codes):
@@ -159,15 +160,16 @@ def _step(span: int) -> int:
 
 
 def _timeliness(rows, year: int, series: Series) -> dict:
-    """Days of notice per state (this year's notifications): each one a mark on a line from its shortest to its
-    longest notice, the median drawn bold; the lead time the profiles ask for as a dashed line."""
+    """Days of notice per state of the notifications submitted in `year`: each one a mark on a line from its
+    shortest to its longest notice, the median drawn bold; the lead time the profiles ask for as a dashed line."""
     from registry.services.profiles import profile_value
 
     required = profile_value("lead_time_days", only_in_force=True)
     notices: dict[str, list[int]] = {}
     late: dict[str, int] = {}
     for submission, details, _status in rows:
-        if details.start_date.year == year and details.lead_time_days is not None and submission.submitted_at:
+        submitted = submission.submitted_at
+        if submitted is not None and submitted.year == year and details.lead_time_days is not None:
             notices.setdefault(submission.state.code, []).append(details.lead_time_days)
             late[submission.state.code] = late.get(submission.state.code, 0) + int(submission.is_late)
     codes = sorted(notices)

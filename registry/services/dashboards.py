@@ -8,7 +8,7 @@ are cut at `LIMIT` and figures per state come from GROUP BY queries, never from 
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -235,9 +235,9 @@ def secretariat_dashboard(user, today: date | None = None, now: datetime | None 
 
 
 def _flagged(user, year: int) -> list[dict]:
-    """This year's filed notifications that were late, must be notified or need observers, or drew warnings."""
-    stmt = (exercise_query(user, ExerciseFilters(year=year), sort="start_asc")
-            .where(Submission.status.in_([s.value for s in FILED]))
+    """Notifications submitted this year that were late, must be notified or need observers, or drew warnings."""
+    stmt = (exercise_query(user, sort="start_asc")
+            .where(Submission.status.in_([s.value for s in FILED]), *_submitted_in(year))
             .add_columns(Revision.findings))
     rows = []
     for submission, details, status, findings in db.session.execute(stmt):
@@ -246,6 +246,11 @@ def _flagged(user, year: int) -> list[dict]:
             rows.append({"submission": submission, "details": details, "status": SubmissionStatus(status),
                          "warnings": len(warnings)})
     return rows[:LIMIT * 2]
+
+
+def _submitted_in(year: int) -> tuple:
+    return (Submission.submitted_at >= datetime(year, 1, 1, tzinfo=UTC),
+            Submission.submitted_at < datetime(year + 1, 1, 1, tzinfo=UTC))
 
 
 def _members(year: int) -> list[MemberState]:
@@ -262,12 +267,10 @@ def _state_years(user, year: int, today: date) -> list[StateYear]:
     first, last = date(year, 1, 1), date(year, 12, 31)
     current = and_(Revision.submission_id == Submission.id, Revision.number == Submission.current_revision_no)
     filed = Submission.status.in_([s.value for s in FILED])
-    # Notifications of exercises starting this year, on time and late.
+    # Notifications filed (submitted) this year, on time and late.
     for state_id, late, count in db.session.execute(
             visible(user, Submission).with_only_columns(Submission.state_id, Submission.is_late, func.count())
-            .where(Submission.record_type == RecordType.EXERCISE, filed)
-            .join(Revision, current).join(ExerciseDetails, ExerciseDetails.revision_id == Revision.id)
-            .where(ExerciseDetails.start_date.between(first, last))
+            .where(Submission.record_type == RecordType.EXERCISE, filed, *_submitted_in(year))
             .group_by(Submission.state_id, Submission.is_late)):
         if state_id in rows:
             rows[state_id].filed += count
