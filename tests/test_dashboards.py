@@ -136,8 +136,8 @@ def test_officer_never_sees_another_states_unaccepted_records(app, people):
         _c, restricted = make_exercise(cn, sec, "accepted", "CN", visibility="secretariat",
                                        designation_en="Secretariat Only", start_date=soon,
                                        end_date=soon + timedelta(days=4))
-        _d, shown = make_exercise(cn, sec, "accepted", "CN", designation_en="Open Exercise", late_explanation="Explained.",
-                                  start_date=soon, end_date=soon + timedelta(days=4))
+        _d, shown = make_exercise(cn, sec, "accepted", "CN", designation_en="Open Exercise",
+                                  late_explanation="Explained.", start_date=soon, end_date=soon + timedelta(days=4))
         cal = make_submission(cn, sec, "submitted", "CN")
         kz_board = dashboards.officer_dashboard(user(people["kz"].id))
         assert cal.reference not in {s.reference for s in kz_board.working}

@@ -10,6 +10,8 @@ import re
 import time
 from datetime import timedelta
 
+from selenium.webdriver.common.keys import Keys
+
 from registry.db import db, utcnow
 from registry.models import Submission
 from tests.factories import user
@@ -27,6 +29,13 @@ def test_an_exercise_notification_from_filing_to_acceptance(app, make_user, brow
     kz.sign_in(app, officer)
     assert "What Kazakhstan must do next" in kz.text and "No draft and nothing returned for correction." in kz.text
     kz.shot("dashboard-before")
+    # Keyboard: the first Tab reaches the skip link, which shows itself and leads to the main content.
+    kz.find("body").send_keys(Keys.TAB)
+    skip = kz.driver.switch_to.active_element
+    assert skip.get_attribute("class") == "skip" and skip.is_displayed() and skip.location["x"] >= 0
+    kz.shot("skip-link-focused")
+    skip.send_keys(Keys.ENTER)
+    assert kz.driver.switch_to.active_element.get_attribute("id") == "main"
 
     # Files a notification: fill the form, save and submit.
     kz.click_and_wait(kz.link("New notification"))
