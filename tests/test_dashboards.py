@@ -336,3 +336,40 @@ def test_the_dashboard_runs_as_many_queries_for_three_times_the_records(app, peo
     third = count_queries(app, lambda: client.get("/"))
     assert third == first, f"{role}: {first} queries with one set of records, {third} with three"
     assert first < 40
+
+
+def test_officer_sees_inquiries_and_visit_requests_addressed_to_the_state(app, people):
+    kz, cn, kg, sec = people["kz"].id, people["cn"].id, people["kg"].id, people["sec"].id
+    with app.app_context():
+        from registry.services import inquiries, visit_requests
+
+        sub_id, reference = make_exercise(kz, sec, "accepted", designation_en="Asked About")
+        inquiries.ask(user(cn), db.session.get(Submission, sub_id), "Why so close to the border?", emergency=True)
+        visit_requests.create_request(user(kg), state("KZ"), facility="Sary-Shagan test range",
+                                      purpose="To see the range.")
+        db.session.commit()
+    html = client_for(app, people["kz"]).get("/").get_data(as_text=True)
+    questions = text_of(section(html, "inq-h"))
+    assert reference in questions and "China" in questions and "emergency" in questions
+    assert "Kyrgyzstan" in text_of(section(html, "answers-h")) and "Sary-Shagan test range" in html
+    # The asking state and a third state have nothing to answer.
+    for person in (people["cn"], people["kg"]):
+        page = client_for(app, person).get("/").get_data(as_text=True)
+        assert 'aria-labelledby="inq-h"' not in page
+    assert "Sary-Shagan test range" not in client_for(app, people["cn"]).get("/").get_data(as_text=True)
+
+
+def test_every_picture_has_a_title_a_description_and_labels(app, people):
+    kz, sec = people["kz"].id, people["sec"].id
+    today = utcnow().date()
+    with app.app_context():
+        make_exercise(kz, sec, "submitted", designation_en="Pending One", start_date=today + timedelta(days=30),
+                      end_date=today + timedelta(days=31), late_explanation="Explained.")
+    html = client_for(app, people["sec"]).get("/").get_data(as_text=True)
+    svgs = re.findall(r"<svg viewBox.*?</svg>", html, re.S)
+    assert len(svgs) == 3
+    for svg in svgs:
+        title, desc = re.search(r'aria-labelledby="([\w-]+) ([\w-]+)"', svg).groups()
+        assert f'<title id="{title}">' in svg and f'<desc id="{desc}">' in svg
+    # Not colour alone: a record awaiting review is marked in words and drawn differently.
+    assert "KZ (not accepted yet)" in svgs[0] and re.search(r'class="bar series-\d+ pending"', svgs[0])
