@@ -9,7 +9,7 @@ REQUIRE_POSTGRES ?= 0
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres lint install serve clean i18n-extract i18n-update i18n-compile
+.PHONY: run test test-sqlite test-postgres lint install serve clean i18n-extract i18n-update i18n-compile browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,23 @@ run: install
 	OUTBOX_PUMP_SECONDS=$${OUTBOX_PUMP_SECONDS:-30} EXPORT_WORKER_SECONDS=$${EXPORT_WORKER_SECONDS:-5} \
 		$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test i18n-compile lint test-sqlite test-postgres
+test: $(VENV)/.installed-test i18n-compile browser-deps lint test-sqlite test-postgres
+
+# The browser tests (tests/browser/) drive Debian's chromium through chromium-driver; a test tool's own browser
+# download does not work here. Installed with apt when missing (as root); where that cannot be done the browser
+# tests are skipped and say why.
+BROWSER_PACKAGES := chromium chromium-driver
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "== installing $(BROWSER_PACKAGES) for the browser tests =="; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null 2>&1 \
+		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null 2>&1; } \
+		|| echo "== could not install $(BROWSER_PACKAGES): the browser tests will be skipped =="; \
+	else \
+		echo "== chromium is missing and cannot be installed here (needs root and apt-get): the browser tests will be skipped =="; \
+	fi
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

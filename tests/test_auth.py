@@ -70,7 +70,7 @@ def test_login_success_opens_a_session_and_is_audited(app, client, make_user):
     response = login(client, user)
 
     assert response.status_code == 302
-    assert response.location == "/states/"
+    assert response.location == "/"
     assert_signed_in(client)
     assert fetch(app, User, user.id).last_login_at is not None
     entries = audit_entries(app, "auth.login")
@@ -282,7 +282,7 @@ def test_form_post_after_session_ended_does_not_lead_to_a_dead_end(client, make_
     response = client.post(response.location, data={
         "email": user.email, "password": user.password, "csrf_token": csrf_token(client),
     })
-    assert response.location == "/states/"
+    assert response.location == "/"
     assert client.get(response.location).status_code == 200
 
 
@@ -311,12 +311,12 @@ def test_unsafe_next_goes_to_default_page(client, make_user, target):
         "email": user.email, "password": user.password, "next": target, "csrf_token": csrf_token(client),
     })
     assert response.status_code == 302
-    assert response.location == "/states/"
+    assert response.location == "/"
 
     # Already signed in: /login?next=... redirects straight away, and must refuse the same targets.
     again = client.get("/login", query_string={"next": target})
     assert again.status_code == 302
-    assert again.location == "/states/"
+    assert again.location == "/"
 
 
 # --- changing one's own password -------------------------------------------------------------------------------

@@ -194,7 +194,7 @@ def test_an_admin_removes_a_lost_second_factor(app, client, make_user, login_as)
     assert [e.object_id for e in entries(app, "user.reset_second_factor")] == [str(target.id)]
     # Next sign-in: password only, then straight to enrolment.
     again = app.test_client()
-    assert password_step(again, target).location == "/states/"
+    assert password_step(again, target).location == "/"
     assert again.get("/states/").location == "/account/two-factor"
 
 

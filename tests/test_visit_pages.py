@@ -92,8 +92,9 @@ def test_the_visit_journey(app, clients, monkeypatch):
     response = _post(cn, answer_url, {"decision": "accepted", "lock_version": "", **people}, answer_url)
     assert response.status_code == 302
 
-    # 4. India's officer declines, giving no reason.
-    response = _post(india, answer_url, {"decision": "declined", "lock_version": ""}, answer_url)
+    # 4. India's officer declines, giving no reason; the empty participant row the form offers comes back blank.
+    blank_row = {"participants-0-name": "", "participants-0-rank": "", "participants-0-post": " "}
+    response = _post(india, answer_url, {"decision": "declined", "lock_version": "", **blank_row}, answer_url)
     assert response.status_code == 302
     host_view = html.unescape(kz.get(detail).get_data(as_text=True))
     assert "name 0, rank 0, post 0" in host_view and "Declined" in host_view  # the running list

@@ -61,7 +61,7 @@ def _start_session(result) -> None:
 @public
 def login():
     if current_user.is_authenticated:
-        return redirect_next("states.index")
+        return redirect_next("core.home")
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "") if is_safe_next(request.args.get("next")) else ""
@@ -79,7 +79,7 @@ def login():
             return redirect(url_for("auth.login_verify", next=next_target or None))
         else:
             _start_session(result)
-            return redirect_next("states.index")
+            return redirect_next("core.home")
     return render_template("auth/login.html", form=form)
 
 
@@ -88,7 +88,7 @@ def login():
 def login_verify():
     """The second step of signing in: the code from the authenticator app, or a recovery code."""
     if current_user.is_authenticated:
-        return redirect_next("states.index")
+        return redirect_next("core.home")
     pending = session.get("pending_second_factor")
     if not (isinstance(pending, list) and len(pending) == 2 and all(isinstance(x, int) for x in pending)
             and 0 <= time.time() - pending[1] <= PENDING_SECONDS):
@@ -101,7 +101,7 @@ def login_verify():
         db.session.commit()
         if result.status == auth_service.OK:
             _start_session(result)
-            return redirect_next("states.index")
+            return redirect_next("core.home")
         if result.status == auth_service.LOCKED:
             session.pop("pending_second_factor", None)
             flash(_locked_message(), "error")
@@ -117,7 +117,7 @@ def logout():
     form = LogoutForm()
     if not form.validate_on_submit():
         flash(_("The form expired. Please sign out again."), "error")
-        return redirect(url_for("states.index"))
+        return redirect(url_for("core.home"))
     auth_service.logout(current_user, g.get("login_session"))
     db.session.commit()
     logout_user()
@@ -142,7 +142,7 @@ def change_password():
         else:
             db.session.commit()
             flash(_("Your password was changed. Your other sessions were signed out."), "success")
-            return redirect(url_for("states.index"))
+            return redirect(url_for("core.home"))
     return render_template("auth/change_password.html", form=form)
 
 

@@ -1,13 +1,16 @@
-"""The front door and the health check."""
+"""The front door (each role's dashboard) and the health check."""
 
-from flask import Blueprint, flash, jsonify, redirect, request, session, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import text
 from wtforms import ValidationError
 
-from registry.db import db
+from registry.db import db, utcnow
+from registry.enums import Role
 from registry.i18n import _
+from registry.services import charts, dashboards
 from registry.services import users as user_service
 from registry.services.errors import ValidationFailed
 from registry.web import login_required, public, redirect_next
@@ -18,7 +21,21 @@ bp = Blueprint("core", __name__)
 @bp.route("/")
 @login_required
 def home():
-    return redirect(url_for("states.index"))
+    """What this user must do now: the dashboard of their role (the first page after signing in)."""
+    now = utcnow()
+    locale = str(get_locale() or "en")
+    role = current_user.role
+    if role == Role.ADMIN:
+        return render_template("core/home_admin.html", board=dashboards.admin_dashboard(current_user),
+                               today=now.date(), locale=locale)
+    pictures = charts.build(current_user, now.date(), locale)
+    if role == Role.OFFICER:
+        board, template = dashboards.officer_dashboard(current_user, now.date()), "core/home_officer.html"
+    elif role == Role.SECRETARIAT:
+        board, template = dashboards.secretariat_dashboard(current_user, now.date(), now), "core/home_secretariat.html"
+    else:
+        board, template = dashboards.auditor_dashboard(current_user, now), "core/home_auditor.html"
+    return render_template(template, board=board, charts=pictures, today=now.date(), locale=locale)
 
 
 @bp.route("/healthz")

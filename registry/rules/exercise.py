@@ -447,6 +447,41 @@ def _constraint_findings(
     return out + _two_year_findings(facts, profile, troops)
 
 
+class ConstraintCount(NamedTuple):
+    """A state's standing against one constraint: the most activities of its size in one window of years."""
+
+    constraint: object  # profiles.Constraint
+    count: int
+    first_year: int
+    last_year: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.constraint.max_activities
+
+    @property
+    def at_limit(self) -> bool:
+        return self.count == self.constraint.max_activities
+
+
+def constraint_counts(profile: ThresholdProfile, year: int,
+                      activities: Sequence[OtherActivity]) -> list[ConstraintCount]:
+    """Rule 4 for a state's year as a whole (the Secretariat's dashboard): per constraint of the profile, the
+    window of `period_years` years containing `year` that holds the most of the state's activities of that size.
+    The same counting as the warning on a single notification (`_constraint_findings`)."""
+    out = []
+    for constraint in profile.constraints:
+        years = [a.start.year for a in activities if _larger(constraint, a.troops, a.battle_tanks)]
+        best = ConstraintCount(constraint, 0, year, year + constraint.period_years - 1)
+        for first in range(year - constraint.period_years + 1, year + 1):
+            last = first + constraint.period_years - 1
+            count = sum(first <= y <= last for y in years)
+            if count > best.count:
+                best = ConstraintCount(constraint, count, first, last)
+        out.append(best)
+    return out
+
+
 def _larger(constraint, troops, tanks) -> bool:
     """Constraints count activities of MORE than the figure ("more than 40,000 troops")."""
     return _above(troops, constraint.troops) or _above(tanks, constraint.battle_tanks)

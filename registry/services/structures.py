@@ -613,12 +613,17 @@ def replace_tree(actor, submission: Submission, parsed, *, expected_lock=None, f
     details = _begin(actor, submission, expected_lock)
     before = len(details.units)
     db.session.flush()
-    for unit in details.units:  # the rows go below, with Core statements; the session forgets the old objects
-        db.session.expunge(unit)
+    # The rows go below, with Core statements; the session forgets the old objects. Leaves first, and only those
+    # still in the session: expunging a unit cascades to its posts and holders (a copied tree has all three).
+    for unit in details.units:
         for position in unit.positions:
-            db.session.expunge(position)
             for holder in position.holders:
-                db.session.expunge(holder)
+                if holder in db.session:
+                    db.session.expunge(holder)
+            if position in db.session:
+                db.session.expunge(position)
+        if unit in db.session:
+            db.session.expunge(unit)
     _delete_tree(details)
     if parsed.ministry:
         for name, value in parsed.ministry.items():

@@ -310,8 +310,13 @@ def answer(reference: str):
     form = AnswerForm(formdata=formdata(request.form, ANSWER_ROWS))
     if row_action(form, request.form, ANSWER_ROWS) or not form.validate():
         return _render_answer(form, submission, visit)
+    participants = to_participants(form)
+    if form.decision.data == AnswerDecision.DECLINED.value:
+        # The form offers one empty participant row: a browser sends it back blank with a refusal.
+        participants = [p for p in participants if (p.name or "").strip() or (p.rank or "").strip()
+                        or (p.post or "").strip()]
     try:
-        svc.answer(current_user, visit, decision=form.decision.data, participants=to_participants(form),
+        svc.answer(current_user, visit, decision=form.decision.data, participants=participants,
                    decline_reason=form.decline_reason.data, expected_lock=form.lock_version.data)
     except ValidationFailed as exc:
         db.session.rollback()
