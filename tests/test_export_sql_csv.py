@@ -118,7 +118,7 @@ def test_an_exercise_csv_export_takes_the_database_path(app, people, awkward, mo
 def test_copy_text_becomes_csv_lines():
     from registry.exports.sql_csv import _from_copy_text
 
-    block = _from_copy_text(b'a,"two\\r\\nlines"\nb,\\ttab\\\\x\n')
+    block = _from_copy_text(b'a,"two\\r\\nlines"\nb,\\ttab\\\\x\n', 2)
     assert block.lines == 2
     assert block.data == b'a,"two\r\nlines"\r\nb,\ttab\\x\r\n'
 

@@ -35,8 +35,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from registry.db import UTCDateTime, db
 from registry.exports.writers import FORMULA_PREFIXES
 
-BATCH = 10_000  # lines fetched per round trip (about 4 MB)
-BLOCK_BYTES = 1 << 22  # bytes of COPY output turned into CSV at a time
+BATCH = 10_000  # lines read and written at a time (about 4 MB)
 
 
 def _text(value: str) -> ColumnElement:
@@ -152,12 +151,12 @@ _COPY_ESCAPE = re.compile(rb"\\([\\bfnrtv])")
 _COPY_UNESCAPED = {b"\\": b"\\", b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
 
 
-def _from_copy_text(data: bytes) -> Block:
-    lines = data.count(b"\n")
-    data = data.replace(b"\n", b"\r\n")  # row ends first: the escaped line breaks are still two characters
+def _from_copy_text(data: bytes, rows: int) -> Block:
+    """`rows` rows of COPY's text format (each ending in a newline) as CSV lines ending in CRLF."""
+    data = data.replace(b"\n", b"\r\n")  # the escaped line breaks are still two characters here
     if b"\\" in data:
         data = _COPY_ESCAPE.sub(lambda match: _COPY_UNESCAPED[match.group(1)], data)
-    return Block(data, lines)
+    return Block(data, rows)
 
 
 def _copy_blocks(lines_stmt) -> Iterator[Block] | None:
@@ -177,15 +176,17 @@ def _copy_blocks(lines_stmt) -> Iterator[Block] | None:
     def blocks() -> Iterator[Block]:
         with connection.cursor() as cursor, cursor.copy(f"COPY ({compiled.string}) TO STDOUT",
                                                         parameters) as copy:
-            pending, size = [], 0
+            # Each row is copied out of its message at once: keeping the messages' buffers alive until a block is
+            # complete cost a third more time than the copy (measured, 100 thousand rows).
+            pending, rows = bytearray(), 0
             for row in copy:  # one message per row
-                pending.append(row)
-                size += len(row)
-                if size >= BLOCK_BYTES:
-                    yield _from_copy_text(b"".join(pending))
-                    pending, size = [], 0
-            if pending:
-                yield _from_copy_text(b"".join(pending))
+                pending += row
+                rows += 1
+                if rows == BATCH:
+                    yield _from_copy_text(bytes(pending), rows)
+                    pending, rows = bytearray(), 0
+            if rows:
+                yield _from_copy_text(bytes(pending), rows)
     return blocks()
 
 
