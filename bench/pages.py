@@ -17,6 +17,7 @@ from registry.db import db
 from registry.services.exercise_queries import encode_cursor
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+SHOWN = re.compile(r'href="/exercises/(EXN-\d{4}-\d+)"')
 LIST_PAGES = ("list", "list_state_date", "list_search", "list_deep")
 
 
@@ -117,7 +118,7 @@ def measure(bench, size: int, repeat: int, warmup: int = 3) -> dict:
             times.append((time.perf_counter() - start) * 1000)
         entry = {"path": path, "p50_ms": statistics.median(times), "p95_ms": percentile(times, 0.95),
                  "min_ms": min(times), "samples": len(times), "statements": len(log.statements),
-                 "html_kib": len(html.encode()) / 1024, "rows_shown": len(set(re.findall(r'href="/exercises/(EXN-\d{4}-\d+)"', html)))}
+                 "html_kib": len(html.encode()) / 1024, "rows_shown": len(set(SHOWN.findall(html)))}
         if name in LIST_PAGES or name == "year":
             query = main_query(log.statements) or next(
                 ((s, p) for s, p in log.statements if "exercise_details" in s), None)

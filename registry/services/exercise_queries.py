@@ -376,6 +376,17 @@ def as_row(result) -> ExerciseRow:
     return ExerciseRow(submission, details, SubmissionStatus(status))
 
 
+def _walk_start_date_index(stmt: Select) -> Select:
+    """SQLite: read a page in the order of the start-date index, stopping after the page.
+
+    Left alone, SQLite's planner starts from `submissions` (its visibility OR cannot use an index), joins every
+    visible row and sorts them all before taking the first 51: 24 ms at 10,000 notifications, 96 ms at 100,000
+    (bench/pages.py). Walking the index instead reads about one page of rows whatever the size. PostgreSQL
+    already plans a backward index scan with an incremental sort, so the hint is for SQLite only.
+    """
+    return stmt.with_hint(ExerciseDetails, "INDEXED BY ix_exercise_details_start_date", "sqlite")
+
+
 def exercise_rows(user, filters: ExerciseFilters | None = None, *, after: str | None = None,
                   limit: int | None = PAGE_SIZE, sort: str = DEFAULT_SORT, accepted_only: bool = False) -> ExercisePage:
     """One page of rows after the cursor `after` (None: the first page), and the cursor of the next page.
@@ -390,6 +401,8 @@ def exercise_rows(user, filters: ExerciseFilters | None = None, *, after: str | 
     if limit is None:
         return ExercisePage([as_row(r) for r in db.session.execute(stmt)], None, bool(after) and position is None)
     limit = max(1, min(int(limit), MAX_PAGE))
+    if sort.startswith("start"):
+        stmt = _walk_start_date_index(stmt)
     results = [as_row(r) for r in db.session.execute(stmt.limit(limit + 1))]
     rows = results[:limit]
     next_cursor = None
