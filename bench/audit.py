@@ -15,7 +15,6 @@ run:
 import hashlib
 import importlib.util
 import io
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,7 +54,7 @@ def fill(entries: int, chunk: int = 10_000) -> float:
                     "object_id": f"EXN-2025-{seq % 9999:04d}", "state_code": ("KZ", "CN", "RU", "IN")[seq % 4],
                     "changes": {"status": ["draft", "submitted"], "troops_total": [None, str(1000 + seq % 9000)],
                                 "designation_ru": ["", f"Учение «Мирная миссия-{seq}»"]},
-                    "outcome": "success", "ip": "10.0.%d.%d" % (seq % 250, seq % 199),
+                    "outcome": "success", "ip": f"10.0.{seq % 250}.{seq % 199}",
                 }
                 digest = entry_hash(prev, fields)
                 rows.append({**fields, "prev_hash": prev, "hash": digest})
