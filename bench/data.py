@@ -194,6 +194,7 @@ def _exercise_rows(n: int, bench: BenchDatabase, submitter: int, reviewer: int):
     for number in range(1, current + 1):
         frozen = submitted or number < current
         rid = 2 * n - (2 - number)  # versions 1 and 2 of notification n: ids 2n-1 and 2n
+        # (the details' own ids are left to the database: filings made by bench/writes.py take the next ones)
         revisions.append({
             "id": rid, "submission_id": n, "number": number, "created_at": filed - timedelta(days=2 - number),
             "language": submission["original_language"], "frozen_at": filed if frozen else None,
@@ -202,7 +203,7 @@ def _exercise_rows(n: int, bench: BenchDatabase, submitter: int, reviewer: int):
         })
         troops = 500 + (n * 37 + number) % 20_000
         row = {
-            "id": rid, "revision_id": rid, "designation_ru": f"«{name_ru}-{n}»", "designation_zh": f"{name_zh}-{n}",
+            "revision_id": rid, "designation_ru": f"«{name_ru}-{n}»", "designation_zh": f"{name_zh}-{n}",
             "designation_en": f"{name_en}-{n}", "exercise_type": TYPES[n % len(TYPES)],
             "purpose": "Counter-terrorism cooperation of the participating forces",
             "command_level": "Joint staff", "headquarters": "Field headquarters", "start_date": begins,
