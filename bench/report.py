@@ -65,7 +65,8 @@ def render(results: dict) -> list[str]:
                 out += ["", f"Filings (create + submit, each committed) by {w['writers']} writer processes, "
                             f"{w['per_writer']} each: **{w['filings_per_second']:.1f}/s** ({w['filed']} filed in "
                             f"{w['seconds']:.1f} s), **{w['locked']}** 'database is locked', {w['failed']} other "
-                            "failures."]
+                            "failures" + (f"; one writer alone, same run: {w['one_writer']['filings_per_second']:.1f}/s"
+                                          if "one_writer" in w else "") + "."]
         if "audit" in report:
             a = report["audit"]
             out += ["", f"Audit verification ({report.get('server', report['backend'])}, {a['entries']:,} entries): "

@@ -103,9 +103,12 @@ def run_backend(backend: str, sizes: list[int], parts: set[str], quick: bool, re
                     save()
                 if "writes" in parts:
                     entry["writes"] = writes.measure(bench, per_writer=10 if quick else 25)
+                    # The baseline: one writer alone, in the same run (what the 8 share).
+                    entry["writes"]["one_writer"] = writes.measure(bench, per_writer=10 if quick else 25, writers=1)
                     print(f"[{backend}] {size:>9,} filings {entry['writes']['filings_per_second']:.1f}/s with 8 "
                           f"writers, {entry['writes']['locked']} 'database is locked', "
-                          f"{entry['writes']['failed']} other failures", flush=True)
+                          f"{entry['writes']['failed']} other failures; one writer alone "
+                          f"{entry['writes']['one_writer']['filings_per_second']:.1f}/s", flush=True)
                     save()
         finally:
             data.close(bench)
