@@ -42,8 +42,10 @@ def render(results: dict) -> list[str]:
     out = [f"Run {results['started']}, registry at {machine['registry_commit']}: Python {machine['python']}, "
            f"Flask {machine['flask']}, SQLAlchemy {machine['sqlalchemy']}, SQLite {machine['sqlite']}, "
            f"{machine['psql']}, {machine['gunicorn']}, {machine['wrk']}; {machine['cpus']} CPUs, load average "
-           f"{machine['load_average_start'][0]:.1f} at the start and {results.get('load_average_end', [0])[0]:.1f} "
-           f"at the end ({machine['shared']})."]
+           f"{machine['load_average_start'][0]:.1f} at the start and "
+           + (f"{results['load_average_end'][0]:.1f} at the end" if "load_average_end" in results
+              else "the run stopped before its end (its figures so far are kept)")
+           + f" ({machine['shared']})."]
     for report in results["backends"]:
         smallest = report["sizes"][0] if report["sizes"] else None
         for entry in report["sizes"]:
