@@ -87,13 +87,13 @@ test-postgres: $(VENV)/.installed-test
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
 
-# Benchmarks (never part of `make test`): the structure chart on SQLite, then the exports at 10 thousand,
-# 100 thousand and a million rows on SQLite and, when it answers, PostgreSQL (takes a long while; see
-# docs/benchmarks.md). BENCH_ARGS passes options to bench/exports.py, e.g. BENCH_ARGS="--sizes 10000,100000".
+# Benchmarks (never part of `make test`): the structure chart on SQLite, then bench/suite.py on SQLite and, when it
+# answers, PostgreSQL: data of 10 thousand, 100 thousand and a million notifications; page times, throughput under
+# gunicorn (needs `wrk`: apt-get install wrk), filings with 8 writers, audit verification, and bench/exports.py
+# (takes a long while; see docs/benchmarks.md). BENCH_ARGS passes options to bench/suite.py, e.g.
+# BENCH_ARGS="--sizes 10000,100000", BENCH_ARGS="--quick" (10 thousand only), BENCH_ARGS="--skip exports".
 BENCH_ARGS ?=
 .PHONY: bench
-bench: $(VENV)/.installed-app
+bench: $(VENV)/.installed-app i18n-compile
 	$(BIN)/python bench/structure_chart.py
-	@if $(BIN)/python tests/postgres_available.py "$(TEST_POSTGRES_URL)"; then backend=both; else backend=sqlite; fi; \
-		echo "== bench/exports.py --backend $$backend $(BENCH_ARGS) =="; \
-		$(BIN)/python bench/exports.py --backend $$backend $(BENCH_ARGS)
+	$(BIN)/python bench/suite.py $(BENCH_ARGS)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler, SQLiteDialect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -51,6 +52,20 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _SQLiteCompiler(SQLiteCompiler):
+    """SQLite's compiler, rendering table hints (`select().with_hint(Model, "INDEXED BY ix_...", "sqlite")`).
+
+    SQLAlchemy's own drops them for SQLite; the exercise list needs one to walk its start-date index
+    (services/exercise_queries.py). Hints for other dialects are still ignored here.
+    """
+
+    def get_from_hint_text(self, table, text):
+        return text
+
+
+SQLiteDialect.statement_compiler = _SQLiteCompiler
 
 
 @event.listens_for(Engine, "connect")

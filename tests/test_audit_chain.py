@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
@@ -499,3 +501,34 @@ def test_export_to_an_unwritable_place_fails_before_recording_anything(app, runn
     assert result.exit_code != 0 and "cannot write" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 2
+
+
+# JSON values as audit entries hold them: ASCII or any keys, any text (control characters, surrogates, emoji).
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_the_fast_canonical_form_is_the_one_the_rules_define(value):
+    # The C encoder's output (taken for plain values, which audit entries are) must equal the RFC 8785 rules.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("verify_audit", VERIFIER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    expected = audit_chain._canonical(value)
+    assert audit_chain.canonical(value) == expected
+    assert module.canonical(value) == module._canonical(value) == expected
+
+
+def test_timestamps_read_back_from_the_database_have_the_chain_s_text_form():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    when = datetime(2026, 11, 27, 23, 5, 7, 1234, tzinfo=UTC)
+    assert audit_chain.timestamp(when) == "2026-11-27T23:05:07.001234Z"
+    assert audit_chain.timestamp(when.replace(microsecond=0)) == "2026-11-27T23:05:07.000000Z"
+    assert audit_chain.timestamp(when.astimezone(timezone(timedelta(hours=6)))) == "2026-11-27T23:05:07.001234Z"

@@ -34,8 +34,36 @@ HASHED_FIELDS = ("seq", "occurred_at", "actor_id", "actor_label", "actor_role", 
                  "object_id", "state_code", "changes", "outcome", "ip")
 
 
+# The C encoder writes RFC 8785 for what `_plain` accepts (ASCII keys sort the same by code point and by UTF-16
+# code unit; strings are escaped the same way); it is about ten times faster than the rules below.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False).encode
+
+
+def _plain(value) -> bool:
+    stack = [value]  # a loop, not recursion: this check is half of the hashing's time
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key, inner in item.items():
+                if type(key) is not str or not key.isascii():
+                    return False
+                stack.append(inner)
+        elif kind is list:
+            stack.extend(item)
+        elif not (kind is str or kind is int or kind is bool or item is None):
+            return False
+    return True
+
+
 def canonical(value) -> str:
     """RFC 8785 JSON for strings, integers, booleans, null, arrays and objects (no floats in the log)."""
+    if _plain(value):
+        return _encode(value)
+    return _canonical(value)
+
+
+def _canonical(value) -> str:
     if value is None:
         return "null"
     if value is True:
@@ -47,10 +75,10 @@ def canonical(value) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
-        return "[" + ",".join(canonical(item) for item in value) + "]"
+        return "[" + ",".join(_canonical(item) for item in value) + "]"
     if isinstance(value, dict):
         keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
-        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canonical(value[k]) for k in keys) + "}"
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + _canonical(value[k]) for k in keys) + "}"
     raise TypeError(f"{type(value).__name__} has no canonical form")
 
 

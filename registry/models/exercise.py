@@ -6,7 +6,7 @@ one is drafted; lists filter on these real columns (not on JSON snapshots).
 
 from datetime import date
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base
@@ -33,6 +33,9 @@ class ExerciseDetails(Base):
         CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="latitude_range"),
         CheckConstraint("longitude IS NULL OR (longitude >= -180 AND longitude <= 180)", name="longitude_range"),
         *[CheckConstraint(f"{c} IS NULL OR {c} >= 0", name=f"{c}_not_negative") for c in FORCE_COLUMNS],
+        # The list walks it in start-date order and rejects exercises ended before a date range in the index
+        # itself, without reading their rows (services/exercise_queries.py).
+        Index("ix_exercise_details_start_end", "start_date", "end_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -51,8 +51,41 @@ def _escape(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+# The C encoder writes RFC 8785 for what `_plain` accepts: keys sorted by code point (the same order as by UTF-16
+# code units for ASCII keys), the same string escapes as `_escape`, integers as digits, no whitespace.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False).encode
+
+
+def _plain(value: Any) -> bool:
+    """Only dicts with ASCII keys, lists, strings, integers, booleans and None: `_encode` is then canonical."""
+    stack = [value]  # a loop, not recursion: this check is half of the hashing's time
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key, inner in item.items():
+                if type(key) is not str or not key.isascii():
+                    return False
+                stack.append(inner)
+        elif kind is list:
+            stack.extend(item)
+        elif not (kind is str or kind is int or kind is bool or item is None):
+            return False
+    return True
+
+
 def canonical(value: Any) -> str:
-    """RFC 8785 JSON of a value made of dicts, lists, strings, integers, booleans and None."""
+    """RFC 8785 JSON of a value made of dicts, lists, strings, integers, booleans and None.
+
+    Audit entries take the fast path (the C encoder, 10 times faster: verification is bound by this); anything
+    else (non-ASCII keys, tuples, enums, floats refused) the rules below, which define the form.
+    """
+    if _plain(value):
+        return _encode(value)
+    return _canonical(value)
+
+
+def _canonical(value: Any) -> str:
     if value is None:
         return "null"
     if value is True:
@@ -64,13 +97,13 @@ def canonical(value: Any) -> str:
     if isinstance(value, str):
         return _escape(value)
     if isinstance(value, list | tuple):
-        return "[" + ",".join(canonical(item) for item in value) + "]"
+        return "[" + ",".join(_canonical(item) for item in value) + "]"
     if isinstance(value, dict):
-        keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
-        for key in keys:
+        for key in value:
             if not isinstance(key, str):
                 raise TypeError(f"object keys must be strings, not {type(key).__name__}")
-        return "{" + ",".join(_escape(k) + ":" + canonical(value[k]) for k in keys) + "}"
+        keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
+        return "{" + ",".join(_escape(k) + ":" + _canonical(value[k]) for k in keys) + "}"
     raise TypeError(f"{type(value).__name__} has no canonical form (only strings, integers, booleans, null)")
 
 
@@ -97,6 +130,9 @@ def normalise(value: Any) -> Any:
 
 def timestamp(value: datetime) -> str:
     """The one text form of a time in the chain: UTC, microseconds, 'Z'."""
+    # What the database gives back takes the fast way (isoformat is several times faster than strftime).
+    if value.tzinfo is UTC and value.year >= 1000:
+        return value.isoformat(timespec="microseconds")[:-6] + "Z"
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -229,7 +229,9 @@ def details_of(revision: Revision) -> ExerciseDetails | None:
     return db.session.scalar(
         select(ExerciseDetails)
         .where(ExerciseDetails.revision_id == revision.id)
-        .options(selectinload(ExerciseDetails.participants), selectinload(ExerciseDetails.phases))
+        # The participants' states too: the record page names each one (a SELECT per participant otherwise).
+        .options(selectinload(ExerciseDetails.participants).joinedload(ExerciseParticipant.state),
+                 selectinload(ExerciseDetails.phases))
     )
 
 
