@@ -1,0 +1,16 @@
+"""The JSON API at /api/v1/: the pages' services, permissions and audit, for ministries' own systems."""
+
+from flask import Flask
+
+from registry.api.auth import authenticate_request, register_error_handlers
+from registry.api.core import bp
+
+
+def init_app(app: Flask, csrf) -> None:
+    from registry.api import docs, oversight, records  # noqa: F401 - they add their views to bp
+
+    register_error_handlers(bp)
+    csrf.exempt(bp)  # bearer tokens only: no cookie, so no cross-site request can carry a credential
+    app.register_blueprint(bp)
+    # First of all before_request functions: nothing may read the session cookie's user on the API.
+    app.before_request_funcs.setdefault(None, []).insert(0, authenticate_request)

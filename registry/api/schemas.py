@@ -1,0 +1,382 @@
+"""The API's request and response schemas (pydantic v2). The same classes validate requests and, through
+pydantic's JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1), make /api/v1/openapi.json.
+
+Request schemas check types and structure (unknown fields are refused: no status, reviewer or state can be
+slipped in); ranges and content (numbers of 0 or more, coordinates, control characters, dates in order) are
+checked by the same service functions the forms call, with the forms' messages. The schema documents those
+ranges too (`json_schema_extra`), so a client sees them before sending.
+"""
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from registry.enums import (
+    CommentVisibility,
+    ExerciseType,
+    ParticipantRole,
+    PhaseName,
+    Role,
+    StateStatus,
+    SubmissionStatus,
+    Visibility,
+)
+from registry.exercises.forms import MAX_PARTICIPANTS, MAX_PHASES
+from registry.exports.writers import FORMATS
+from registry.models.exercise import SHORT_MAX
+from registry.models.submission import SOURCE_DOCUMENT_MAX
+from registry.services.exercise_queries import MAX_PAGE, SEARCH_MAX, SORTS
+from registry.services.exercises import COUNT_FIELDS, TEXT_FIELDS
+from registry.services.submissions import COMMENT_MAX, LANGUAGES
+from registry.services.validation import INT32_MAX
+
+
+def _literal(values):
+    return Literal[tuple(values)]  # type: ignore[valid-type]
+
+
+ExerciseTypeName = _literal(t.value for t in ExerciseType)
+ParticipantRoleName = _literal(r.value for r in ParticipantRole)
+PhaseNameValue = _literal(p.value for p in PhaseName)
+VisibilityName = _literal(v.value for v in Visibility)
+StatusName = _literal(s.value for s in SubmissionStatus)
+Language = _literal(LANGUAGES)
+StateCode = Annotated[StrictStr, Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$", examples=["KZ"])]
+Count = Annotated[StrictInt | None, Field(json_schema_extra={"minimum": 0, "maximum": INT32_MAX})]
+
+
+def _text(limit: int):
+    return Annotated[StrictStr | None, Field(max_length=limit)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- exercise notifications: what a filer may send ------------------------------------------------------------
+
+
+class ParticipantIn(Request):
+    state: StateCode = Field(description="Code of a member state or partner, not the conducting state.")
+    role: ParticipantRoleName = "participant"  # type: ignore[valid-type]
+    contribution: _text(SHORT_MAX) = ""  # type: ignore[valid-type]
+    troops: Count = None
+
+
+class PhaseIn(Request):
+    name: PhaseNameValue  # type: ignore[valid-type]
+    start_date: date
+    end_date: date
+
+
+_DETAIL_FIELDS: dict[str, Any] = {
+    **{name: (_text(limit), None) for name, (limit, _multiline) in TEXT_FIELDS.items()},
+    "within_border_zone": (StrictBool, False),
+    "observers_invited": (StrictBool, False),
+    "is_alert": (StrictBool, False),
+    **{name: (Count, None) for name in COUNT_FIELDS},
+    "exercise_type": (ExerciseTypeName | None, None),
+    "start_date": (date | None, None),
+    "end_date": (date | None, None),
+    "latitude": (Annotated[StrictFloat | None, Field(json_schema_extra={"minimum": -90, "maximum": 90})], None),
+    "longitude": (Annotated[StrictFloat | None, Field(json_schema_extra={"minimum": -180, "maximum": 180})], None),
+    "calendar_entry_id": (Annotated[StrictInt | None, Field(description="An entry of the state's accepted "
+                                                                        "annual calendar.")], None),
+    "participants": (Annotated[list[ParticipantIn], Field(max_length=MAX_PARTICIPANTS)], []),
+    "phases": (Annotated[list[PhaseIn], Field(max_length=MAX_PHASES)], []),
+}
+
+
+def _with_details(name: str, base: type, doc: str, extra: dict[str, Any]) -> type:
+    from pydantic import create_model
+
+    model = create_model(name, __base__=base, __doc__=doc, **_DETAIL_FIELDS, **extra)
+    return model
+
+
+ExerciseCreate = _with_details(
+    "ExerciseCreate", Request,
+    "A new draft notification. `state` is required when the Secretariat enters it on a state's behalf (with "
+    "`source_document`); an officer files for their own state. Every detail may be left out in a draft; "
+    "submitting checks what is required.",
+    {"state": (StateCode | None, None), "visibility": (VisibilityName, "members"),
+     "original_language": (Language, "ru"), "is_nil": (StrictBool, False),
+     "source_document": (_text(SOURCE_DOCUMENT_MAX), None)},
+)
+ExerciseUpdate = _with_details(
+    "ExerciseUpdate", Request,
+    "The whole draft (or returned version) as it should be saved: fields left out are emptied.",
+    {"visibility": (VisibilityName | None, None), "original_language": (Language | None, None)},
+)
+
+
+class ActionIn(Request):
+    comment: _text(COMMENT_MAX) = Field(None, description="Required to return a record for correction.")  # type: ignore[valid-type]
+
+
+class CommentIn(Request):
+    comment: _text(COMMENT_MAX) = None  # type: ignore[valid-type]
+    visibility: _literal(v.value for v in CommentVisibility) | None = Field(  # type: ignore[valid-type]
+        None, description="Secretariat only: `internal` comments are read by the Secretariat and auditors.")
+
+
+class ExportJobIn(Request):
+    dataset: Annotated[StrictStr, Field(max_length=40, examples=["exercises"])]
+    format: _literal(FORMATS)  # type: ignore[valid-type]
+    filters: Annotated[dict[str, Annotated[list[Annotated[StrictStr, Field(max_length=200)]], Field(max_length=30)]],
+                       Field(max_length=20, description="The list's query-string filters, each a list of values.")] = {}
+
+
+class BundleIn(Request):
+    period_from: date | None = None
+    period_to: date | None = None
+
+
+# --- query strings --------------------------------------------------------------------------------------------
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ExerciseListQuery(Query):
+    state: list[StateCode] = Field([], description="State codes (repeat the parameter for several).")
+    type: list[ExerciseTypeName] = []  # type: ignore[valid-type]
+    status: list[StatusName] = []  # type: ignore[valid-type]
+    date_from: date | None = Field(None, alias="from", description="Exercises that end on or after this date.")
+    date_to: date | None = Field(None, alias="to", description="Exercises that start on or before this date.")
+    year: Annotated[int | None, Field(ge=1990, le=2100)] = None
+    late: bool = False
+    mandatory: bool = False
+    observers: bool = False
+    alert: bool = False
+    q: Annotated[str | None, Field(max_length=SEARCH_MAX)] = None
+    sort: _literal(SORTS) = "start_desc"  # type: ignore[valid-type]
+    after: Annotated[str | None, Field(max_length=400, description="`next_cursor` of the previous page.")] = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 50
+
+
+class AuditQuery(Query):
+    actor: Annotated[str | None, Field(max_length=254)] = None
+    action: Annotated[str | None, Field(max_length=64)] = None
+    state: Annotated[str | None, Field(max_length=2)] = None
+    object: Annotated[str | None, Field(max_length=64)] = None
+    date_from: date | None = None
+    date_to: date | None = None
+    outcome: _literal(("success", "failure", "denied")) | None = None  # type: ignore[valid-type]
+    before: Annotated[int | None, Field(ge=1, le=2**63 - 1, description="`next_before` of the previous page.")] = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+# --- responses ------------------------------------------------------------------------------------------------
+
+
+class Names(Response):
+    en: str
+    ru: str
+    zh: str
+
+
+class StatePeriodOut(Response):
+    status: _literal(s.value for s in StateStatus)  # type: ignore[valid-type]
+    valid_from: date
+    valid_to: date | None
+    source: str
+
+
+class StateOut(Response):
+    code: str
+    iso3: str
+    names: Names
+    status: str | None = Field(description="Status today; null when the state has none now.")
+    history: list[StatePeriodOut] | None = None
+
+
+class StateList(Response):
+    items: list[StateOut]
+
+
+class Finding(Response):
+    code: str
+    severity: Literal["error", "warning"]
+    field: str | None
+    message: str
+    profile: str | None = None
+    params: dict[str, Any] = {}
+
+
+class ParticipantOut(Response):
+    state: str | None
+    role: str | None
+    contribution: str | None
+    troops: int | None
+
+
+class PhaseOut(Response):
+    name: str
+    start_date: date
+    end_date: date
+
+
+_DETAIL_OUT: dict[str, Any] = {
+    **{name: (str | None, None) for name in TEXT_FIELDS},
+    "within_border_zone": (bool, False), "observers_invited": (bool, False), "is_alert": (bool, False),
+    **{name: (int | None, None) for name in COUNT_FIELDS},
+    "exercise_type": (str | None, None), "start_date": (date | None, None), "end_date": (date | None, None),
+    "latitude": (float | None, None), "longitude": (float | None, None), "calendar_entry_id": (int | None, None),
+    "lead_time_days": (int | None, None), "mandatory_notification": (bool, False),
+    "observers_required": (bool, False),
+    "participants": (list[ParticipantOut], []), "phases": (list[PhaseOut], []),
+}
+
+
+def _details_out():
+    from pydantic import create_model
+
+    return create_model("ExerciseDetailsOut", __base__=Response, **_DETAIL_OUT)
+
+
+ExerciseDetailsOut = _details_out()
+
+
+class Envelope(Response):
+    reference: str
+    record_type: str
+    state: str
+    status: StatusName  # type: ignore[valid-type]
+    visibility: VisibilityName  # type: ignore[valid-type]
+    is_nil: bool
+    is_late: bool
+    due_date: date | None
+    original_language: str
+    entered_on_behalf: bool
+    source_document: str | None
+    version: int = Field(description="The record's lock version; the ETag is this number in quotes.")
+    revision_no: int | None = Field(description="The version of the details shown (working or accepted).")
+    current_revision_no: int | None
+    accepted_revision_no: int | None
+    created_at: datetime | None
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    actions: list[str] = Field(description="Workflow actions this token's owner may take now.")
+
+
+class ExerciseOut(Envelope):
+    exercise: ExerciseDetailsOut | None  # type: ignore[valid-type]
+    findings: list[Finding] = Field([], description="The profiles' checks, for the filing state and reviewers.")
+
+
+class ExerciseList(Response):
+    items: list[ExerciseOut]
+    next_cursor: str | None
+
+
+class RecordOut(Envelope):
+    """Any record type's envelope (the workflow endpoints answer with it)."""
+
+
+class EventOut(Response):
+    id: int
+    action: str
+    from_status: str | None
+    to_status: str | None
+    revision_no: int
+    actor: str
+    occurred_at: datetime
+    comment: str | None
+    comment_visibility: str | None
+
+
+class EventList(Response):
+    items: list[EventOut]
+
+
+class QueueItemOut(Response):
+    reference: str
+    record_type: str
+    state: str
+    status: str
+    revision_no: int
+    waiting_since: datetime
+    age_days: int
+    warnings: int
+
+
+class QueueOut(Response):
+    items: list[QueueItemOut]
+    truncated: bool
+
+
+class AuditEntryOut(Response):
+    seq: int
+    occurred_at: datetime
+    actor: str
+    actor_role: str | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    state_code: str | None
+    outcome: str
+    changes: dict[str, Any] | None
+    hash: str
+
+
+class AuditPage(Response):
+    items: list[AuditEntryOut]
+    next_before: int | None
+
+
+class ExportJobOut(Response):
+    id: int
+    kind: str
+    dataset: str | None
+    format: str
+    filters: dict[str, Any]
+    status: Literal["queued", "running", "done", "failed", "expired"]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    expires_at: datetime | None
+    rows_done: int
+    rows_total: int | None
+    size: int | None
+    sha256: str | None
+    error: str | None
+    file_url: str | None
+
+
+class ExportJobList(Response):
+    items: list[ExportJobOut]
+
+
+class MeOut(Response):
+    email: str
+    display_name: str
+    role: _literal(r.value for r in Role)  # type: ignore[valid-type]
+    state: str | None
+    token_name: str
+    scopes: list[str]
+    token_expires_at: datetime
+
+
+class ProblemDetail(Response):
+    pointer: str = Field(description="JSON pointer into the request body ('' for the whole request).")
+    field: str
+    detail: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[ProblemDetail] | None = None
