@@ -103,7 +103,7 @@ def exercise_out(submission: Submission, *, with_findings: bool = True) -> s.Exe
 
 
 def _state_ids() -> dict[str, int]:
-    return dict(db.session.execute(select(MemberState.code, MemberState.id)).tuples())
+    return {code: ident for code, ident in db.session.execute(select(MemberState.code, MemberState.id))}
 
 
 def to_input(body) -> svc.ExerciseInput:
