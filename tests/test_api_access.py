@@ -1,0 +1,126 @@
+"""The access matrix of the pages, repeated over the API: each role x endpoint, with a token holding every
+scope the role allows. Refusals are problem documents and are audited like refused page actions; nothing
+changes. Every API endpoint must have a row here."""
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.db import db
+from registry.models import AuditEntry, ExportJob, Submission, User
+from registry.services import export_jobs
+from registry.services import submissions as workflow
+from tests.api_helpers import call, make_token, valid_body
+from tests.test_access import api_endpoints
+
+ROLES = ("officer", "secretariat", "auditor", "admin")
+# Scopes are checked first: an administrator's token cannot hold "file" or "review", so it is refused before
+# the record is looked up.
+# endpoint, method, path (with {draft} {submitted} {job}), body, expected: officer secretariat auditor admin.
+# The officer is of the filing state (KZ) but not the one who filed; the Secretariat did not submit either.
+MATRIX = [
+    ("api.me", "GET", "/api/v1/me", None, (200, 200, 200, 200)),
+    ("api.list_states", "GET", "/api/v1/states", None, (200, 200, 200, 200)),
+    ("api.get_state", "GET", "/api/v1/states/KZ", None, (200, 200, 200, 200)),
+    ("api.list_exercises", "GET", "/api/v1/exercises", None, (200, 200, 200, 200)),
+    # A draft: its state, the Secretariat and auditors; an administrator reads only published records.
+    ("api.get_exercise", "GET", "/api/v1/exercises/{draft}", None, (200, 200, 200, 404)),
+    ("api.get_record", "GET", "/api/v1/records/{draft}", None, (200, 200, 200, 404)),
+    ("api.record_events", "GET", "/api/v1/records/{draft}/events", None, (200, 200, 200, 404)),
+    ("api.review_queue", "GET", "/api/v1/review/queue", None, (403, 200, 200, 403)),
+    ("api.audit_log", "GET", "/api/v1/audit", None, (403, 403, 200, 200)),
+    ("api.list_export_jobs", "GET", "/api/v1/export-jobs", None, (200, 200, 200, 403)),
+    # Someone else's job does not exist for you; administrators hold no export scope at all.
+    ("api.get_export_job", "GET", "/api/v1/export-jobs/{job}", None, (404, 404, 404, 403)),
+    ("api.export_job_file", "GET", "/api/v1/export-jobs/{job}/file", None, (404, 404, 404, 403)),
+    ("api.create_exercise", "POST", "/api/v1/exercises", "create", (201, 201, 403, 403)),
+    ("api.update_exercise", "PUT", "/api/v1/exercises/{draft}", "update", (200, 403, 403, 403)),
+    ("api.submit_record", "POST", "/api/v1/records/{draft}/submit", {}, (200, 403, 403, 403)),
+    ("api.withdraw_record", "POST", "/api/v1/records/{submitted}/withdraw", {}, (200, 403, 403, 403)),
+    ("api.accept_record", "POST", "/api/v1/records/{submitted}/accept", {}, (403, 200, 403, 403)),
+    ("api.return_record", "POST", "/api/v1/records/{submitted}/return", {"comment": "Please correct."},
+     (403, 200, 403, 403)),
+    ("api.comment_record", "POST", "/api/v1/records/{submitted}/comments", {"comment": "A question."},
+     (201, 201, 403, 403)),
+    ("api.create_export_job", "POST", "/api/v1/export-jobs", {"dataset": "states", "format": "csv"},
+     (202, 202, 202, 403)),
+    ("api.create_bundle_job", "POST", "/api/v1/export-jobs/bundle", {}, (403, 403, 202, 403)),
+]
+CASES = [pytest.param(endpoint, method, path, body, role, expected, id=f"{endpoint}-{role}")
+         for endpoint, method, path, body, statuses in MATRIX for role, expected in zip(ROLES, statuses, strict=True)]
+
+
+def test_every_api_endpoint_has_a_row(app):
+    assert {row[0] for row in MATRIX} == api_endpoints(app)
+
+
+def test_every_api_endpoint_answers_401_without_a_token(app, client):
+    for endpoint, method, path, body, _statuses in MATRIX:
+        url = path.format(draft="EXN-2026-0001", submitted="EXN-2026-0002", job=1)
+        response = call(client, method, url, json=body if isinstance(body, dict) else None)
+        assert response.status_code == 401, endpoint
+        assert response.mimetype == "application/problem+json"
+
+
+@pytest.fixture
+def world(app, make_user):
+    """A KZ draft and a KZ submitted notification filed by another officer, and an auditor's export job."""
+    filer, auditor = make_user("officer", "KZ"), make_user("auditor")
+    token = make_token(app, filer)
+    client = app.test_client()
+    draft = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
+    submitted = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
+    with app.app_context():
+        record = db.session.scalar(select(Submission).where(Submission.reference == submitted))
+        workflow.submit(db.session.get(User, filer.id), record)
+        job = export_jobs.request_dataset(db.session.get(User, auditor.id), "states", "csv", {})
+        db.session.commit()
+        return {"draft": draft, "submitted": submitted, "job": job.id}
+
+
+def _lock(app, reference: str) -> str:
+    with app.app_context():
+        return str(db.session.scalar(select(Submission.lock_version).where(Submission.reference == reference)))
+
+
+def _counts(app) -> tuple:
+    with app.app_context():
+        return (db.session.scalar(select(func.count()).select_from(Submission)),
+                db.session.scalar(select(func.count()).select_from(ExportJob)),
+                tuple(db.session.execute(select(Submission.reference, Submission.status, Submission.lock_version)
+                                         .order_by(Submission.id)).all()))
+
+
+@pytest.mark.parametrize(("endpoint", "method", "path", "body", "role", "expected"), CASES)
+def test_api_matrix(app, client, make_user, world, endpoint, method, path, body, role, expected):
+    actor = make_user(role=role, state="KZ")
+    token = make_token(app, actor)
+    url = path.format(**world)
+    headers = {}
+    reference = world["draft"] if "{draft}" in path else world["submitted"] if "{submitted}" in path else None
+    if method in ("PUT", "POST") and reference:
+        headers["If-Match"] = f'"{_lock(app, reference)}"'
+    if body == "create":
+        body = valid_body(state="KZ", source_document="Note verbale No. 12") if role == "secretariat" \
+            else valid_body()
+    elif body == "update":
+        body = valid_body()
+    before = _counts(app)
+    with app.app_context():
+        denied_before = db.session.scalar(select(func.count()).select_from(AuditEntry)
+                                          .where(AuditEntry.action == "access.denied"))
+
+    response = call(client, method, url, token, json=body, headers=headers)
+
+    assert response.status_code == expected, (role, url, response.get_data(as_text=True)[:500])
+    with app.app_context():
+        denied = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "access.denied")
+                                         .order_by(AuditEntry.seq)))[denied_before:]
+    if expected >= 400:
+        assert response.mimetype == "application/problem+json"
+        assert response.get_json()["status"] == expected
+        if method != "GET":
+            assert _counts(app) == before  # a refused change changed nothing
+    if expected == 403:
+        assert len(denied) == 1 and denied[0].actor_id == actor.id and denied[0].object_id == endpoint
+    else:
+        assert denied == []
