@@ -13,6 +13,8 @@ from tests.api_helpers import call, make_token, valid_body
 from tests.test_access import api_endpoints
 
 ROLES = ("officer", "secretariat", "auditor", "admin")
+CALENDAR_ENTRY = {"designation": "Tien Shan", "exercise_type": "command_post", "planned_start": "2030-05-10",
+                  "planned_end": "2030-05-20", "troops": 3000}
 # Scopes are checked first: an administrator's token cannot hold "file" or "review", so it is refused before
 # the record is looked up.
 # endpoint, method, path (with {draft} {submitted} {job}), body, expected: officer secretariat auditor admin.
@@ -44,6 +46,11 @@ MATRIX = [
     ("api.create_export_job", "POST", "/api/v1/export-jobs", {"dataset": "states", "format": "csv"},
      (202, 202, 202, 403)),
     ("api.create_bundle_job", "POST", "/api/v1/export-jobs/bundle", {}, (403, 403, 202, 403)),
+    ("api.list_calendars", "GET", "/api/v1/calendars", None, (200, 200, 200, 200)),
+    ("api.get_calendar", "GET", "/api/v1/calendars/{calendar}", None, (200, 200, 200, 404)),
+    ("api.create_calendar", "POST", "/api/v1/calendars", "calendar", (201, 201, 403, 403)),
+    ("api.update_calendar", "PUT", "/api/v1/calendars/{calendar}", {"entries": [CALENDAR_ENTRY]},
+     (200, 403, 403, 403)),
 ]
 CASES = [pytest.param(endpoint, method, path, body, role, expected, id=f"{endpoint}-{role}")
          for endpoint, method, path, body, statuses in MATRIX for role, expected in zip(ROLES, statuses, strict=True)]
@@ -55,7 +62,7 @@ def test_every_api_endpoint_has_a_row(app):
 
 def test_every_api_endpoint_answers_401_without_a_token(app, client):
     for endpoint, method, path, body, _statuses in MATRIX:
-        url = path.format(draft="EXN-2026-0001", submitted="EXN-2026-0002", job=1)
+        url = path.format(draft="EXN-2026-0001", submitted="EXN-2026-0002", job=1, calendar="CAL-2026-0001")
         response = call(client, method, url, json=body if isinstance(body, dict) else None)
         assert response.status_code == 401, endpoint
         assert response.mimetype == "application/problem+json"
@@ -69,12 +76,14 @@ def world(app, make_user):
     client = app.test_client()
     draft = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
     submitted = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
+    calendar = call(client, "POST", "/api/v1/calendars", token, json={"year": 2030, "entries": [CALENDAR_ENTRY]})
     with app.app_context():
         record = db.session.scalar(select(Submission).where(Submission.reference == submitted))
         workflow.submit(db.session.get(User, filer.id), record)
         job = export_jobs.request_dataset(db.session.get(User, auditor.id), "states", "csv", {})
         db.session.commit()
-        return {"draft": draft, "submitted": submitted, "job": job.id}
+        return {"draft": draft, "submitted": submitted, "job": job.id,
+                "calendar": calendar.get_json()["reference"]}
 
 
 def _lock(app, reference: str) -> str:
@@ -96,7 +105,7 @@ def test_api_matrix(app, client, make_user, world, endpoint, method, path, body,
     token = make_token(app, actor)
     url = path.format(**world)
     headers = {}
-    reference = world["draft"] if "{draft}" in path else world["submitted"] if "{submitted}" in path else None
+    reference = next((world[name] for name in ("draft", "submitted", "calendar") if f"{{{name}}}" in path), None)
     if method in ("PUT", "POST") and reference:
         headers["If-Match"] = f'"{_lock(app, reference)}"'
     if body == "create":
@@ -104,6 +113,11 @@ def test_api_matrix(app, client, make_user, world, endpoint, method, path, body,
             else valid_body()
     elif body == "update":
         body = valid_body()
+    elif body == "calendar":
+        body = {"year": 2031, "entries": [{**CALENDAR_ENTRY, "planned_start": "2031-05-10",
+                                           "planned_end": "2031-05-20"}]}
+        if role == "secretariat":
+            body.update(state="KZ", source_document="Note verbale No. 12")
     before = _counts(app)
     with app.app_context():
         denied_before = db.session.scalar(select(func.count()).select_from(AuditEntry)

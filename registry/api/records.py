@@ -135,6 +135,43 @@ def renamed(exc: ValidationFailed) -> ValidationFailed:
     return ValidationFailed(errors)
 
 
+# --- creating: the filing state and the idempotency key, as the forms take them ---------------------------
+
+
+def idempotency_key():
+    """(key or None, None) or (None, the 422 problem for a malformed key)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        return None, problem(422, "invalid-idempotency-key", errors={"Idempotency-Key": [
+            _("Send 16 to 64 letters, digits, '-' or '_'.")]})
+    return key, None
+
+
+def replayed(key: str | None, record_type: RecordType):
+    """(the record an earlier request with this key opened, None), or (None, a problem when the key opened a
+    record of another type), or (None, None)."""
+    existing = workflow.previously_created(current_user, key)
+    if existing is None:
+        return None, None
+    if existing.record_type != record_type:
+        return None, problem(422, "invalid-idempotency-key", errors={"Idempotency-Key": [
+            _("This key was already used for another record.")]})
+    return existing, None
+
+
+def filing_state(code: str | None) -> tuple[MemberState, bool]:
+    """The state a new record is filed for: the one named, else the officer's own; the Secretariat must name
+    one (it files on a state's behalf). The service checks that the caller may file for it."""
+    on_behalf = current_user.role == Role.SECRETARIAT
+    if code is not None:
+        state = db.session.scalar(select(MemberState).where(MemberState.code == code))
+    else:
+        state = None if on_behalf else current_user.state
+    if state is None:
+        raise ValidationFailed({"state": [_("Choose a member state or partner from the list.")]})
+    return state, on_behalf
+
+
 # --- exercise notifications ---------------------------------------------------------------------------------
 
 
@@ -173,20 +210,15 @@ def get_exercise(reference: str):
           description="Opens a draft, as the form does. With an Idempotency-Key (16-64 letters, digits, - or _) a "
                       "retried request returns the record the first one opened (200) instead of a second one.")
 def create_exercise(body):
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
-        return problem(422, "invalid-idempotency-key", errors={"Idempotency-Key": [
-            _("Send 16 to 64 letters, digits, '-' or '_'.")]})
-    existing = workflow.previously_created(current_user, key)
+    key, refused = idempotency_key()
+    if refused is not None:
+        return refused
+    existing, refused = replayed(key, RecordType.EXERCISE)
+    if refused is not None:
+        return refused
     if existing is not None:
         return ok(exercise_out(existing), headers={"ETag": etag(existing), "Location": _location(existing)})
-    on_behalf = current_user.role == Role.SECRETARIAT
-    if body.state is not None:
-        state = db.session.scalar(select(MemberState).where(MemberState.code == body.state))
-    else:
-        state = None if on_behalf else current_user.state
-    if state is None:
-        raise ValidationFailed({"state": [_("Choose a member state or partner from the list.")]})
+    state, on_behalf = filing_state(body.state)
     try:
         submission = svc.create_exercise(
             current_user, state, to_input(body), visibility=body.visibility, language=body.original_language,

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
+from registry.calendars.forms import MAX_ENTRIES as MAX_CALENDAR_ENTRIES
 from registry.enums import (
     CommentVisibility,
     ExerciseType,
@@ -24,7 +25,7 @@ from registry.enums import (
 )
 from registry.exercises.forms import MAX_PARTICIPANTS, MAX_PHASES
 from registry.exports.writers import FORMATS
-from registry.models.exercise import SHORT_MAX
+from registry.models.exercise import NAME_MAX, SHORT_MAX, TEXT_MAX
 from registry.models.submission import SOURCE_DOCUMENT_MAX
 from registry.services.exercise_queries import MAX_PAGE, SEARCH_MAX, SORTS
 from registry.services.exercises import COUNT_FIELDS, TEXT_FIELDS
@@ -380,3 +381,72 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[ProblemDetail] | None = None
+
+
+# --- annual calendars -----------------------------------------------------------------------------------------
+
+
+class CalendarEntryIn(Request):
+    designation: _text(NAME_MAX)  # type: ignore[valid-type]
+    exercise_type: ExerciseTypeName  # type: ignore[valid-type]
+    planned_start: date
+    planned_end: date
+    area: _text(SHORT_MAX) = ""  # type: ignore[valid-type]
+    troops: Count = None
+
+
+class CalendarUpdate(Request):
+    """The whole draft calendar as it should be saved."""
+
+    remarks: _text(TEXT_MAX) = ""  # type: ignore[valid-type]
+    entries: Annotated[list[CalendarEntryIn], Field(max_length=MAX_CALENDAR_ENTRIES)] = []
+    visibility: VisibilityName | None = None  # type: ignore[valid-type]
+    is_nil: StrictBool | None = None
+
+
+class CalendarCreate(Request):
+    """A new draft calendar for `year` (one per state and year). `state` as for exercise notifications."""
+
+    state: StateCode | None = None
+    year: Annotated[StrictInt, Field(json_schema_extra={"minimum": 1990, "maximum": 2100})]
+    remarks: _text(TEXT_MAX) = ""  # type: ignore[valid-type]
+    entries: Annotated[list[CalendarEntryIn], Field(max_length=MAX_CALENDAR_ENTRIES)] = []
+    visibility: VisibilityName = "members"  # type: ignore[valid-type]
+    original_language: Language = "ru"  # type: ignore[valid-type]
+    is_nil: StrictBool = False
+    source_document: _text(SOURCE_DOCUMENT_MAX) = None  # type: ignore[valid-type]
+
+
+class CalendarListQuery(Query):
+    year: Annotated[int | None, Field(ge=1990, le=2100)] = None
+    state: StateCode | None = None
+
+
+class CalendarEntryOut(Response):
+    id: int
+    designation: str
+    exercise_type: str
+    planned_start: date
+    planned_end: date
+    area: str | None
+    troops: int | None
+
+
+class CalendarDetailsOut(Response):
+    year: int
+    remarks: str | None
+    entries: list[CalendarEntryOut]
+
+
+class CalendarOut(Envelope):
+    calendar: CalendarDetailsOut | None
+
+
+class CalendarSummary(Envelope):
+    year: int
+    entry_count: int
+
+
+class CalendarList(Response):
+    items: list[CalendarSummary]
+    truncated: bool
