@@ -11,6 +11,7 @@ from registry.services import export_jobs
 from registry.services import submissions as workflow
 from tests.api_helpers import call, make_token, valid_body
 from tests.test_access import api_endpoints
+from tests.test_api_visits import offer
 
 ROLES = ("officer", "secretariat", "auditor", "admin")
 CALENDAR_ENTRY = {"designation": "Tien Shan", "exercise_type": "command_post", "planned_start": "2030-05-10",
@@ -51,6 +52,12 @@ MATRIX = [
     ("api.create_calendar", "POST", "/api/v1/calendars", "calendar", (201, 201, 403, 403)),
     ("api.update_calendar", "PUT", "/api/v1/calendars/{calendar}", {"entries": [CALENDAR_ENTRY]},
      (200, 403, 403, 403)),
+    ("api.list_visits", "GET", "/api/v1/visits", None, (200, 200, 200, 200)),
+    ("api.get_visit", "GET", "/api/v1/visits/{visit}", None, (200, 200, 200, 404)),
+    ("api.create_visit", "POST", "/api/v1/visits", "visit", (201, 201, 403, 403)),
+    ("api.update_visit", "PUT", "/api/v1/visits/{visit}", "visit_update", (200, 403, 403, 403)),
+    # Only an invited state answers, once the offer is published: not the host, nor anyone else.
+    ("api.answer_visit", "POST", "/api/v1/visits/{visit}/answer", {"decision": "declined"}, (403, 403, 403, 403)),
 ]
 CASES = [pytest.param(endpoint, method, path, body, role, expected, id=f"{endpoint}-{role}")
          for endpoint, method, path, body, statuses in MATRIX for role, expected in zip(ROLES, statuses, strict=True)]
@@ -62,7 +69,8 @@ def test_every_api_endpoint_has_a_row(app):
 
 def test_every_api_endpoint_answers_401_without_a_token(app, client):
     for endpoint, method, path, body, _statuses in MATRIX:
-        url = path.format(draft="EXN-2026-0001", submitted="EXN-2026-0002", job=1, calendar="CAL-2026-0001")
+        url = path.format(draft="EXN-2026-0001", submitted="EXN-2026-0002", job=1, calendar="CAL-2026-0001",
+                          visit="VIS-2026-0001")
         response = call(client, method, url, json=body if isinstance(body, dict) else None)
         assert response.status_code == 401, endpoint
         assert response.mimetype == "application/problem+json"
@@ -77,13 +85,14 @@ def world(app, make_user):
     draft = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
     submitted = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
     calendar = call(client, "POST", "/api/v1/calendars", token, json={"year": 2030, "entries": [CALENDAR_ENTRY]})
+    visit = call(client, "POST", "/api/v1/visits", token, json=offer()).get_json()["reference"]
     with app.app_context():
         record = db.session.scalar(select(Submission).where(Submission.reference == submitted))
         workflow.submit(db.session.get(User, filer.id), record)
         job = export_jobs.request_dataset(db.session.get(User, auditor.id), "states", "csv", {})
         db.session.commit()
         return {"draft": draft, "submitted": submitted, "job": job.id,
-                "calendar": calendar.get_json()["reference"]}
+                "calendar": calendar.get_json()["reference"], "visit": visit}
 
 
 def _lock(app, reference: str) -> str:
@@ -105,7 +114,8 @@ def test_api_matrix(app, client, make_user, world, endpoint, method, path, body,
     token = make_token(app, actor)
     url = path.format(**world)
     headers = {}
-    reference = next((world[name] for name in ("draft", "submitted", "calendar") if f"{{{name}}}" in path), None)
+    names = ("draft", "submitted", "calendar", "visit")
+    reference = next((world[name] for name in names if f"{{{name}}}" in path), None)
     if method in ("PUT", "POST") and reference:
         headers["If-Match"] = f'"{_lock(app, reference)}"'
     if body == "create":
@@ -118,6 +128,9 @@ def test_api_matrix(app, client, make_user, world, endpoint, method, path, body,
                                            "planned_end": "2031-05-20"}]}
         if role == "secretariat":
             body.update(state="KZ", source_document="Note verbale No. 12")
+    elif body in ("visit", "visit_update"):
+        body = offer(**({"state": "KZ", "source_document": "Note verbale No. 12"}
+                        if role == "secretariat" and body == "visit" else {}))
     before = _counts(app)
     with app.app_context():
         denied_before = db.session.scalar(select(func.count()).select_from(AuditEntry)

@@ -450,3 +450,129 @@ class CalendarSummary(Envelope):
 class CalendarList(Response):
     items: list[CalendarSummary]
     truncated: bool
+
+
+# --- voluntary visits -----------------------------------------------------------------------------------------
+
+
+def _visit_fields() -> dict[str, Any]:
+    from registry.enums import CostBearer, VisitKind
+    from registry.models.visit import COST_FIELDS
+    from registry.services import visits
+
+    time_text = Annotated[StrictStr | None, Field(max_length=5, description="HH:MM, 24-hour clock.",
+                                                  examples=["09:30"])]
+    return {
+        **{name: (_text(limit), None) for name, (limit, _multiline) in visits.TEXT_FIELDS.items()},
+        **{name: (StrictBool, False) for name in visits.BOOL_FIELDS},
+        **{name: (date | None, None) for name in visits.DATE_FIELDS},
+        **{name: (time_text, None) for name in visits.TIME_FIELDS},
+        **{name: (_literal(c.value for c in CostBearer) | None, None) for name in COST_FIELDS},
+        "kind": (_literal(k.value for k in VisitKind) | None, None),
+        "latitude": (Annotated[StrictFloat | None, Field(json_schema_extra={"minimum": -90, "maximum": 90})], None),
+        "longitude": (Annotated[StrictFloat | None, Field(json_schema_extra={"minimum": -180, "maximum": 180})],
+                      None),
+        "places_each": (Annotated[StrictInt | None, Field(json_schema_extra={"minimum": 1,
+                                                                             "maximum": visits.MAX_PLACES})], None),
+        "invitations": (Annotated[list[InvitationIn], Field(max_length=40)], []),
+    }
+
+
+class InvitationIn(Request):
+    state: StateCode
+    places: Annotated[StrictInt | None, Field(json_schema_extra={"minimum": 1, "maximum": 50})] = None
+
+
+def _visit_models():
+    from pydantic import create_model
+
+    fields = _visit_fields()
+    create = create_model(
+        "VisitOfferCreate", __base__=Request, __doc__="A new draft visit offer by the host state (`state` as for "
+        "exercise notifications). With `invite_all_members`, every member state today gets `places_each` places; "
+        "otherwise the `invitations` list says who and how many.",
+        **fields, state=(StateCode | None, None), visibility=(_literal(("members", "public")), "members"),
+        original_language=(Language, "ru"), source_document=(_text(SOURCE_DOCUMENT_MAX), None))
+    update = create_model("VisitOfferUpdate", __base__=Request, __doc__="The whole draft offer as it should be saved.",
+                          **fields, visibility=(_literal(("members", "public")) | None, None))
+    out = create_model("VisitDetailsOut", __base__=Response,
+                       **{name: (Any, None) for name in fields if name != "invitations"},
+                       invitations=(list[InvitationOut], []))
+    return create, update, out
+
+
+class InvitationOut(Response):
+    state: str
+    places: int
+
+
+VisitOfferCreate, VisitOfferUpdate, VisitDetailsOut = _visit_models()
+
+
+class VisitParticipantIn(Request):
+    name: Annotated[StrictStr, Field(max_length=200)]
+    rank: Annotated[StrictStr, Field(max_length=200)] = ""
+    post: Annotated[StrictStr, Field(max_length=200)] = ""
+
+
+class VisitAnswerIn(Request):
+    """An invited state's answer. Replacing an earlier answer needs If-Match with that answer's `version`."""
+
+    decision: _literal(("accepted", "declined"))  # type: ignore[valid-type]
+    participants: Annotated[list[VisitParticipantIn], Field(max_length=60)] = []
+    decline_reason: _text(TEXT_MAX) = ""  # type: ignore[valid-type]
+
+
+class VisitParticipantOut(Response):
+    name: str
+    rank: str
+    post: str
+
+
+class VisitAnswerOut(Response):
+    state: str
+    decision: str
+    places: int
+    participant_count: int
+    answered_at: datetime
+    version: int
+    participants: list[VisitParticipantOut] | None = Field(
+        description="Names for the host, the Secretariat, auditors and the answering state; null for others.")
+
+
+class VisitLife(Response):
+    status: str
+    start_date: date | None
+    end_date: date | None
+    answer_by: date | None
+    invitations_sent_at: datetime | None
+    held_on: date | None
+    cancel_reason: str | None
+    postponements: int
+
+
+class VisitOut(Envelope):
+    offer: VisitDetailsOut | None  # type: ignore[valid-type]
+    visit: VisitLife
+    answers: list[VisitAnswerOut]
+
+
+class VisitSummary(Envelope):
+    visit: VisitLife
+    facility_en: str | None
+    kind: str | None
+
+
+class VisitList(Response):
+    items: list[VisitSummary]
+    truncated: bool
+
+
+class VisitListQuery(Query):
+    when: _literal(("upcoming", "past", "all")) = "upcoming"  # type: ignore[valid-type]
+    host: StateCode | None = None
+    invited: StateCode | None = None
+    kind: Annotated[str | None, Field(max_length=40)] = None
+    status: Annotated[str | None, Field(max_length=40)] = None
+    date_from: date | None = Field(None, alias="from")
+    date_to: date | None = Field(None, alias="to")
