@@ -10,6 +10,7 @@ from registry.models import AuditEntry, ExportJob, Submission, User
 from registry.services import export_jobs
 from registry.services import submissions as workflow
 from tests.api_helpers import call, make_token, valid_body
+from tests.structure_helpers import kyrgyz_csv
 from tests.test_access import api_endpoints
 from tests.test_api_visits import offer
 
@@ -58,6 +59,12 @@ MATRIX = [
     ("api.update_visit", "PUT", "/api/v1/visits/{visit}", "visit_update", (200, 403, 403, 403)),
     # Only an invited state answers, once the offer is published: not the host, nor anyone else.
     ("api.answer_visit", "POST", "/api/v1/visits/{visit}/answer", {"decision": "declined"}, (403, 403, 403, 403)),
+    ("api.list_structures", "GET", "/api/v1/structures", None, (200, 200, 200, 200)),
+    ("api.get_structure", "GET", "/api/v1/structures/{structure}", None, (200, 200, 200, 404)),
+    ("api.create_structure", "POST", "/api/v1/structures", "structure", (201, 201, 403, 403)),
+    ("api.update_structure", "PUT", "/api/v1/structures/{structure}", {"ministry_name_en": "Ministry"},
+     (200, 403, 403, 403)),
+    ("api.replace_chart", "PUT", "/api/v1/structures/{structure}/chart", "chart", (200, 403, 403, 403)),
 ]
 CASES = [pytest.param(endpoint, method, path, body, role, expected, id=f"{endpoint}-{role}")
          for endpoint, method, path, body, statuses in MATRIX for role, expected in zip(ROLES, statuses, strict=True)]
@@ -70,7 +77,7 @@ def test_every_api_endpoint_has_a_row(app):
 def test_every_api_endpoint_answers_401_without_a_token(app, client):
     for endpoint, method, path, body, _statuses in MATRIX:
         url = path.format(draft="EXN-2026-0001", submitted="EXN-2026-0002", job=1, calendar="CAL-2026-0001",
-                          visit="VIS-2026-0001")
+                          visit="VIS-2026-0001", structure="MOD-2026-0001")
         response = call(client, method, url, json=body if isinstance(body, dict) else None)
         assert response.status_code == 401, endpoint
         assert response.mimetype == "application/problem+json"
@@ -86,13 +93,15 @@ def world(app, make_user):
     submitted = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
     calendar = call(client, "POST", "/api/v1/calendars", token, json={"year": 2030, "entries": [CALENDAR_ENTRY]})
     visit = call(client, "POST", "/api/v1/visits", token, json=offer()).get_json()["reference"]
+    structure = call(client, "POST", "/api/v1/structures", token, json={"year": 2030}).get_json()["reference"]
     with app.app_context():
         record = db.session.scalar(select(Submission).where(Submission.reference == submitted))
         workflow.submit(db.session.get(User, filer.id), record)
         job = export_jobs.request_dataset(db.session.get(User, auditor.id), "states", "csv", {})
         db.session.commit()
         return {"draft": draft, "submitted": submitted, "job": job.id,
-                "calendar": calendar.get_json()["reference"], "visit": visit}
+                "calendar": calendar.get_json()["reference"], "visit": visit,
+                "structure": structure}
 
 
 def _lock(app, reference: str) -> str:
@@ -113,8 +122,8 @@ def test_api_matrix(app, client, make_user, world, endpoint, method, path, body,
     actor = make_user(role=role, state="KZ")
     token = make_token(app, actor)
     url = path.format(**world)
-    headers = {}
-    names = ("draft", "submitted", "calendar", "visit")
+    headers, extra = {}, {}
+    names = ("draft", "submitted", "calendar", "visit", "structure")
     reference = next((world[name] for name in names if f"{{{name}}}" in path), None)
     if method in ("PUT", "POST") and reference:
         headers["If-Match"] = f'"{_lock(app, reference)}"'
@@ -128,6 +137,12 @@ def test_api_matrix(app, client, make_user, world, endpoint, method, path, body,
                                            "planned_end": "2031-05-20"}]}
         if role == "secretariat":
             body.update(state="KZ", source_document="Note verbale No. 12")
+    elif body == "structure":
+        body = {"year": 2031, **({"state": "KZ", "source_document": "Note verbale No. 12"}
+                                 if role == "secretariat" else {})}
+    elif body == "chart":
+        body = None
+        extra["data"], extra["content_type"] = kyrgyz_csv(), "text/csv"
     elif body in ("visit", "visit_update"):
         body = offer(**({"state": "KZ", "source_document": "Note verbale No. 12"}
                         if role == "secretariat" and body == "visit" else {}))
@@ -136,7 +151,7 @@ def test_api_matrix(app, client, make_user, world, endpoint, method, path, body,
         denied_before = db.session.scalar(select(func.count()).select_from(AuditEntry)
                                           .where(AuditEntry.action == "access.denied"))
 
-    response = call(client, method, url, token, json=body, headers=headers)
+    response = call(client, method, url, token, json=body, headers=headers, **extra)
 
     assert response.status_code == expected, (role, url, response.get_data(as_text=True)[:500])
     with app.app_context():

@@ -7,7 +7,7 @@ from registry.api.core import bp
 
 
 def init_app(app: Flask, csrf) -> None:
-    from registry.api import calendars, docs, oversight, records, visits  # noqa: F401 - they add their views to bp
+    from registry.api import calendars, docs, oversight, records, structures, visits  # noqa: F401 - they add their views to bp
 
     register_error_handlers(bp)
     csrf.exempt(bp)  # bearer tokens only: no cookie, so no cross-site request can carry a credential

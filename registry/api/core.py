@@ -5,7 +5,7 @@ statuses), so the document cannot drift from the code: the request schema named 
 validates the request. Authentication is by `Authorization: Bearer <token>` only (registry/api/auth.py).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import Blueprint, g, json, request
@@ -38,7 +38,7 @@ class Route:
     if_match: bool = False  # the request must send If-Match
     idempotent_create: bool = False  # accepts Idempotency-Key
     media_type: str = "application/json"
-    extra: dict = field(default_factory=dict)
+    raw_body: tuple[str, ...] = ()  # media types of a non-JSON body (a file), read by the view itself
 
 
 ROUTES: list[Route] = []
@@ -46,13 +46,14 @@ ROUTES: list[Route] = []
 
 def endpoint(rule: str, method: str, *, summary: str, scope: str | None, tag: str, description: str = "",
              body=None, query=None, response=None, status: int = 200, errors=(), etag=False, if_match=False,
-             idempotent_create=False, media_type="application/json"):
+             idempotent_create=False, media_type="application/json", raw_body=()):
     """Register an API view. The view receives `body=` / `query=` (validated models) when they are declared."""
 
     def decorator(view):
         name = view.__name__
         spec = Route(name, rule, method, summary, description or (view.__doc__ or "").strip(), scope, tag, body,
-                     query, response, status, tuple(errors), etag, if_match, idempotent_create, media_type)
+                     query, response, status, tuple(errors), etag, if_match, idempotent_create, media_type,
+                     tuple(raw_body))
         ROUTES.append(spec)
 
         @wraps(view)

@@ -75,6 +75,9 @@ def _operation(route: Route, defs: dict) -> dict:
         op["parameters"] = params
     if route.body is not None:
         op["requestBody"] = {"required": False, "content": {"application/json": {"schema": _ref(route.body)}}}
+    if route.raw_body:
+        op["requestBody"] = {"required": True, "content": {media: {"schema": {"type": "string", "format": "binary"}}
+                                                           for media in route.raw_body}}
     success: dict = {"description": route.summary}
     if route.response is not None:
         success["content"] = {"application/json": {"schema": _ref(route.response)}}
@@ -87,7 +90,7 @@ def _operation(route: Route, defs: dict) -> dict:
         responses["200"] = {"description": "The record an earlier request with this Idempotency-Key opened.",
                             "content": success.get("content", {})}
     codes = set(route.errors) | {400, 500}
-    if route.body is not None:
+    if route.body is not None or route.raw_body:
         codes |= {413, 415, 422}
     if route.scope is not None:
         codes |= {401, 403, 429}

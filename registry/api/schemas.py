@@ -576,3 +576,41 @@ class VisitListQuery(Query):
     status: Annotated[str | None, Field(max_length=40)] = None
     date_from: date | None = Field(None, alias="from")
     date_to: date | None = Field(None, alias="to")
+
+
+# --- defence-ministry structure disclosures -------------------------------------------------------------------
+
+
+class StructureCreate(Request):
+    """A new draft disclosure as of 1 January of `year`; it starts as a copy of the state's last accepted one."""
+
+    state: StateCode | None = None
+    year: Annotated[StrictInt, Field(json_schema_extra={"minimum": 1990, "maximum": 2100})]
+    visibility: VisibilityName = "members"  # type: ignore[valid-type]
+    original_language: Language = "ru"  # type: ignore[valid-type]
+    source_document: _text(SOURCE_DOCUMENT_MAX) = None  # type: ignore[valid-type]
+
+
+class StructureUpdate(Request):
+    """The ministry's names (the chart itself is replaced with PUT .../chart)."""
+
+    ministry_name_ru: _text(NAME_MAX) = ""  # type: ignore[valid-type]
+    ministry_name_zh: _text(NAME_MAX) = ""  # type: ignore[valid-type]
+    ministry_name_en: _text(NAME_MAX) = ""  # type: ignore[valid-type]
+    ministry_name_native: _text(NAME_MAX) = ""  # type: ignore[valid-type]
+    visibility: VisibilityName | None = None  # type: ignore[valid-type]
+
+
+class StructureOut(Envelope):
+    structure: dict[str, Any] | None = Field(description="The chart as the snapshot stores it: as_of, ministry "
+                                                         "names, units with their posts and holders.")
+    findings: list[Finding] = []
+
+
+class StructureSummary(Envelope):
+    as_of: date
+
+
+class StructureList(Response):
+    items: list[StructureSummary]
+    truncated: bool
