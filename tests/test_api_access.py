@@ -48,6 +48,14 @@ MATRIX = [
     ("api.create_export_job", "POST", "/api/v1/export-jobs", {"dataset": "states", "format": "csv"},
      (202, 202, 202, 403)),
     ("api.create_bundle_job", "POST", "/api/v1/export-jobs/bundle", {}, (403, 403, 202, 403)),
+    ("api.delete_record", "POST", "/api/v1/records/{draft}/delete", {}, (200, 403, 403, 403)),
+    ("api.amend_record", "POST", "/api/v1/records/{accepted}/amend", {}, (200, 403, 403, 403)),
+    ("api.request_cancellation_record", "POST", "/api/v1/records/{accepted}/request_cancellation",
+     {"comment": "The exercise was called off."}, (200, 403, 403, 403)),
+    ("api.accept_cancellation_record", "POST", "/api/v1/records/{cancelling}/accept_cancellation", {},
+     (403, 200, 403, 403)),
+    ("api.reject_cancellation_record", "POST", "/api/v1/records/{cancelling}/reject_cancellation",
+     {"comment": "It took place."}, (403, 200, 403, 403)),
     ("api.list_calendars", "GET", "/api/v1/calendars", None, (200, 200, 200, 200)),
     ("api.get_calendar", "GET", "/api/v1/calendars/{calendar}", None, (200, 200, 200, 404)),
     ("api.create_calendar", "POST", "/api/v1/calendars", "calendar", (201, 201, 403, 403)),
@@ -77,7 +85,8 @@ def test_every_api_endpoint_has_a_row(app):
 def test_every_api_endpoint_answers_401_without_a_token(app, client):
     for endpoint, method, path, body, _statuses in MATRIX:
         url = path.format(draft="EXN-2026-0001", submitted="EXN-2026-0002", job=1, calendar="CAL-2026-0001",
-                          visit="VIS-2026-0001", structure="MOD-2026-0001")
+                          visit="VIS-2026-0001", structure="MOD-2026-0001",
+                          accepted="EXN-2026-0003", cancelling="EXN-2026-0004")
         response = call(client, method, url, json=body if isinstance(body, dict) else None)
         assert response.status_code == 401, endpoint
         assert response.mimetype == "application/problem+json"
@@ -86,7 +95,7 @@ def test_every_api_endpoint_answers_401_without_a_token(app, client):
 @pytest.fixture
 def world(app, make_user):
     """A KZ draft and a KZ submitted notification filed by another officer, and an auditor's export job."""
-    filer, auditor = make_user("officer", "KZ"), make_user("auditor")
+    filer, auditor, reviewer = make_user("officer", "KZ"), make_user("auditor"), make_user("secretariat")
     token = make_token(app, filer)
     client = app.test_client()
     draft = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
@@ -94,14 +103,22 @@ def world(app, make_user):
     calendar = call(client, "POST", "/api/v1/calendars", token, json={"year": 2030, "entries": [CALENDAR_ENTRY]})
     visit = call(client, "POST", "/api/v1/visits", token, json=offer()).get_json()["reference"]
     structure = call(client, "POST", "/api/v1/structures", token, json={"year": 2030}).get_json()["reference"]
+    accepted = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
+    cancelling = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
     with app.app_context():
         record = db.session.scalar(select(Submission).where(Submission.reference == submitted))
-        workflow.submit(db.session.get(User, filer.id), record)
+        filing_officer, secretariat = db.session.get(User, filer.id), db.session.get(User, reviewer.id)
+        workflow.submit(filing_officer, record)
+        for reference in (accepted, cancelling):
+            record = db.session.scalar(select(Submission).where(Submission.reference == reference))
+            workflow.submit(filing_officer, record)
+            workflow.accept(secretariat, record)
+        workflow.request_cancellation(filing_officer, record, comment="Called off.")
         job = export_jobs.request_dataset(db.session.get(User, auditor.id), "states", "csv", {})
         db.session.commit()
         return {"draft": draft, "submitted": submitted, "job": job.id,
                 "calendar": calendar.get_json()["reference"], "visit": visit,
-                "structure": structure}
+                "structure": structure, "accepted": accepted, "cancelling": cancelling}
 
 
 def _lock(app, reference: str) -> str:
@@ -123,7 +140,7 @@ def test_api_matrix(app, client, make_user, world, endpoint, method, path, body,
     token = make_token(app, actor)
     url = path.format(**world)
     headers, extra = {}, {}
-    names = ("draft", "submitted", "calendar", "visit", "structure")
+    names = ("draft", "submitted", "calendar", "visit", "structure", "accepted", "cancelling")
     reference = next((world[name] for name in names if f"{{{name}}}" in path), None)
     if method in ("PUT", "POST") and reference:
         headers["If-Match"] = f'"{_lock(app, reference)}"'

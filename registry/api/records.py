@@ -301,6 +301,19 @@ accept_record = _action_endpoint("accept", "review", "Accept (the Secretariat)",
                                  "Nobody decides a record they submitted or entered themselves.")
 return_record = _action_endpoint("return", "review", "Return for correction (the Secretariat)",
                                  "`comment` is required: it tells the filing state what to correct.")
+delete_record = _action_endpoint("delete", "file", "Delete a draft never submitted (or discard an amendment)",
+                                 "A draft that was once submitted is withdrawn instead; it keeps its history.")
+amend_record = _action_endpoint("amend", "file", "Amend an accepted record",
+                                "Opens a new draft version; the accepted version stays in force and visible "
+                                "while the amendment is prepared and reviewed.")
+request_cancellation_record = _action_endpoint(
+    "request_cancellation", "file", "Propose cancelling an accepted record",
+    "`comment` (the reason) is required; the Secretariat decides.")
+accept_cancellation_record = _action_endpoint("accept_cancellation", "review",
+                                              "Accept a cancellation request (the Secretariat)", "")
+reject_cancellation_record = _action_endpoint("reject_cancellation", "review",
+                                              "Reject a cancellation request (the Secretariat)",
+                                              "`comment` is required; the record stays accepted.")
 
 
 @endpoint("/records/<reference>/comments", "POST", scope="file|review", tag="Workflow", body=s.CommentIn,
