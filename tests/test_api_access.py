@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from registry.db import db
-from registry.models import AuditEntry, ExportJob, Submission, User
+from registry.models import AuditEntry, ExportJob, Submission, User, Visit
 from registry.services import export_jobs
 from registry.services import submissions as workflow
-from tests.api_helpers import call, make_token, valid_body
+from tests.api_helpers import call, day, make_token, valid_body
 from tests.structure_helpers import kyrgyz_csv
 from tests.test_access import api_endpoints
 from tests.test_api_visits import offer
@@ -67,6 +67,11 @@ MATRIX = [
     ("api.update_visit", "PUT", "/api/v1/visits/{visit}", "visit_update", (200, 403, 403, 403)),
     # Only an invited state answers, once the offer is published: not the host, nor anyone else.
     ("api.answer_visit", "POST", "/api/v1/visits/{visit}/answer", {"decision": "declined"}, (403, 403, 403, 403)),
+    # The host's decisions on a published visit (its own version in If-Match): the host's officer only.
+    ("api.postpone_visit", "POST", "/api/v1/visits/{published}/postpone", "postpone", (200, 403, 403, 403)),
+    ("api.held_visit", "POST", "/api/v1/visits/{published}/held", {}, (422, 403, 403, 403)),
+    ("api.cancel_visit", "POST", "/api/v1/visits/{published}/cancel", {"reason": "Runway works."},
+     (200, 403, 403, 403)),
     ("api.list_structures", "GET", "/api/v1/structures", None, (200, 200, 200, 200)),
     ("api.get_structure", "GET", "/api/v1/structures/{structure}", None, (200, 200, 200, 404)),
     ("api.create_structure", "POST", "/api/v1/structures", "structure", (201, 201, 403, 403)),
@@ -86,7 +91,7 @@ def test_every_api_endpoint_answers_401_without_a_token(app, client):
     for endpoint, method, path, body, _statuses in MATRIX:
         url = path.format(draft="EXN-2026-0001", submitted="EXN-2026-0002", job=1, calendar="CAL-2026-0001",
                           visit="VIS-2026-0001", structure="MOD-2026-0001",
-                          accepted="EXN-2026-0003", cancelling="EXN-2026-0004")
+                          accepted="EXN-2026-0003", cancelling="EXN-2026-0004", published="VIS-2026-0002")
         response = call(client, method, url, json=body if isinstance(body, dict) else None)
         assert response.status_code == 401, endpoint
         assert response.mimetype == "application/problem+json"
@@ -102,6 +107,7 @@ def world(app, make_user):
     submitted = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
     calendar = call(client, "POST", "/api/v1/calendars", token, json={"year": 2030, "entries": [CALENDAR_ENTRY]})
     visit = call(client, "POST", "/api/v1/visits", token, json=offer()).get_json()["reference"]
+    published = call(client, "POST", "/api/v1/visits", token, json=offer()).get_json()["reference"]
     structure = call(client, "POST", "/api/v1/structures", token, json={"year": 2030}).get_json()["reference"]
     accepted = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
     cancelling = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
@@ -109,7 +115,7 @@ def world(app, make_user):
         record = db.session.scalar(select(Submission).where(Submission.reference == submitted))
         filing_officer, secretariat = db.session.get(User, filer.id), db.session.get(User, reviewer.id)
         workflow.submit(filing_officer, record)
-        for reference in (accepted, cancelling):
+        for reference in (published, accepted, cancelling):
             record = db.session.scalar(select(Submission).where(Submission.reference == reference))
             workflow.submit(filing_officer, record)
             workflow.accept(secretariat, record)
@@ -118,11 +124,15 @@ def world(app, make_user):
         db.session.commit()
         return {"draft": draft, "submitted": submitted, "job": job.id,
                 "calendar": calendar.get_json()["reference"], "visit": visit,
-                "structure": structure, "accepted": accepted, "cancelling": cancelling}
+                "structure": structure, "accepted": accepted, "cancelling": cancelling,
+                "published": published}
 
 
-def _lock(app, reference: str) -> str:
+def _lock(app, reference: str, visit: bool = False) -> str:
     with app.app_context():
+        if visit:  # the visit's own version, for the host's decisions
+            return str(db.session.scalar(select(Visit.lock_version).join(Submission)
+                                         .where(Submission.reference == reference)))
         return str(db.session.scalar(select(Submission.lock_version).where(Submission.reference == reference)))
 
 
@@ -140,10 +150,10 @@ def test_api_matrix(app, client, make_user, world, endpoint, method, path, body,
     token = make_token(app, actor)
     url = path.format(**world)
     headers, extra = {}, {}
-    names = ("draft", "submitted", "calendar", "visit", "structure", "accepted", "cancelling")
+    names = ("draft", "submitted", "calendar", "visit", "structure", "accepted", "cancelling", "published")
     reference = next((world[name] for name in names if f"{{{name}}}" in path), None)
     if method in ("PUT", "POST") and reference:
-        headers["If-Match"] = f'"{_lock(app, reference)}"'
+        headers["If-Match"] = f'"{_lock(app, reference, visit="{published}" in path)}"'
     if body == "create":
         body = valid_body(state="KZ", source_document="Note verbale No. 12") if role == "secretariat" \
             else valid_body()
@@ -157,6 +167,8 @@ def test_api_matrix(app, client, make_user, world, endpoint, method, path, body,
     elif body == "structure":
         body = {"year": 2031, **({"state": "KZ", "source_document": "Note verbale No. 12"}
                                  if role == "secretariat" else {})}
+    elif body == "postpone":
+        body = {"start_date": day(80), "end_date": day(81), "answer_by": day(70), "reason": "Weather."}
     elif body == "chart":
         body = None
         extra["data"], extra["content_type"] = kyrgyz_csv(), "text/csv"

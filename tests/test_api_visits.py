@@ -88,3 +88,42 @@ def test_offer_errors_are_the_services_messages_beside_the_fields(app, client, m
     secret = call(client, "POST", "/api/v1/visits", host, json={**offer(), "visibility": "secretariat"})
     assert secret.status_code == 422  # the schema offers only what the service accepts for an offer
     assert call(client, "GET", "/api/v1/visits?when=soon", host).status_code == 422
+
+
+def test_the_host_postpones_and_cancels_with_the_visits_own_version(app, client, make_user):
+    host = make_token(app, make_user("officer", "KZ"))
+    reviewer = make_token(app, make_user("secretariat"))
+    guest = make_token(app, make_user("officer", "CN"))
+    created = call(client, "POST", "/api/v1/visits", host, json=offer())
+    reference = created.get_json()["reference"]
+    submitted = call(client, "POST", f"/api/v1/records/{reference}/submit", host,
+                     headers={"If-Match": created.headers["ETag"]})
+    accepted = call(client, "POST", f"/api/v1/records/{reference}/accept", reviewer,
+                    headers={"If-Match": submitted.headers["ETag"]})
+    assert accepted.status_code == 200
+    version = call(client, "GET", f"/api/v1/visits/{reference}", host).get_json()["visit"]["version"]
+    url = f"/api/v1/visits/{reference}"
+
+    new_dates = {"start_date": day(80), "end_date": day(81), "answer_by": day(70), "reason": "Weather."}
+    assert call(client, "POST", url + "/postpone", host, json=new_dates).status_code == 428
+    assert call(client, "POST", url + "/postpone", guest, json=new_dates,
+                headers={"If-Match": f'"{version}"'}).status_code == 403
+    late = call(client, "POST", url + "/postpone", host, json={**new_dates, "answer_by": day(90)},
+                headers={"If-Match": f'"{version}"'})
+    assert late.get_json()["errors"][0]["detail"] == "The answers must be due before the visit starts."
+    postponed = call(client, "POST", url + "/postpone", host, json=new_dates, headers={"If-Match": f'"{version}"'})
+    assert postponed.status_code == 200
+    life = postponed.get_json()["visit"]
+    assert life["status"] == "postponed" and life["start_date"] == day(80) and life["postponements"] == 1
+    assert call(client, "POST", url + "/cancel", host, json={"reason": "x"},
+                headers={"If-Match": f'"{version}"'}).status_code == 412
+    early = call(client, "POST", url + "/held", host, headers={"If-Match": f'"{life["version"]}"'})
+    assert early.status_code == 422 and "it can be recorded as held from that day" in early.get_json()["errors"][0][
+        "detail"]
+    no_reason = call(client, "POST", url + "/cancel", host, json={}, headers={"If-Match": f'"{life["version"]}"'})
+    assert no_reason.get_json()["errors"][0] == {"pointer": "/reason", "field": "reason",
+                                                 "detail": "This field is required."}
+    cancelled = call(client, "POST", url + "/cancel", host, json={"reason": "Runway works."},
+                     headers={"If-Match": f'"{life["version"]}"'})
+    assert cancelled.get_json()["visit"]["status"] == "cancelled"
+    assert call(client, "GET", url, guest).get_json()["visit"]["cancel_reason"] == "Runway works."

@@ -541,6 +541,7 @@ class VisitAnswerOut(Response):
 
 
 class VisitLife(Response):
+    version: int = Field(description="The visit's own version: If-Match of postpone, held and cancel.")
     status: str
     start_date: date | None
     end_date: date | None
@@ -614,3 +615,20 @@ class StructureSummary(Envelope):
 class StructureList(Response):
     items: list[StructureSummary]
     truncated: bool
+
+
+class VisitPostponeIn(Request):
+    start_date: date | None = None
+    end_date: date | None = None
+    answer_by: date | None = None
+    start_time: Annotated[StrictStr | None, Field(max_length=5, description="HH:MM, 24-hour clock.")] = None
+    end_time: Annotated[StrictStr | None, Field(max_length=5, description="HH:MM, 24-hour clock.")] = None
+    reason: _text(TEXT_MAX) = ""  # type: ignore[valid-type]
+
+
+class VisitCancelIn(Request):
+    reason: _text(TEXT_MAX) = None  # type: ignore[valid-type]
+
+
+class Empty(Request):
+    """No fields."""

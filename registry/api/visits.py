@@ -28,6 +28,7 @@ from registry.records_ui.routes import shown_revision_number, visible_submission
 from registry.services import submissions as workflow
 from registry.services import visits as svc
 from registry.services.errors import ValidationFailed
+from registry.services.permissions import require
 from registry.services.scoping import sees_working_version
 from registry.visits.listing import parse_filters, visit_rows
 
@@ -52,7 +53,8 @@ def offer_out(details) -> dict | None:
 
 
 def life_out(visit) -> dict:
-    return {"status": visit.status.value, "start_date": visit.start_date, "end_date": visit.end_date,
+    return {"version": visit.lock_version, "status": visit.status.value, "start_date": visit.start_date,
+            "end_date": visit.end_date,
             "answer_by": visit.answer_by, "invitations_sent_at": visit.invitations_sent_at, "held_on": visit.held_on,
             "cancel_reason": visit.cancel_reason, "postponements": visit.postponements}
 
@@ -172,5 +174,58 @@ def answer_visit(reference: str, body):
     people = [svc.ParticipantInput(name=p.name, rank=p.rank, post=p.post) for p in body.participants]
     svc.answer(current_user, visit, decision=body.decision, participants=people,
                decline_reason=body.decline_reason, expected_lock=expected)
+    db.session.commit()
+    return ok(visit_out(submission))
+
+
+# --- the host's decisions: postpone, held, cancel (the visit's own version in If-Match) ----------------------
+
+
+def _life(reference: str):
+    """(submission, visit, None) or (.., .., the 428 problem); the service checks the version given."""
+    submission = visible_submission_or_404(reference, RecordType.VISIT)
+    visit = svc.visit_of(submission)
+    require(current_user, "visit.manage", visit)  # the permission first (403), then the version (428, 412)
+    header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
+    if not header:
+        return submission, visit, None, problem(428, "if-match-required",
+                                               _("Send the visit's version (visit.version) in If-Match."))
+    return submission, visit, header, None
+
+
+LIFE_ERRORS = (401, 403, 404, 409, 412, 422, 428)
+
+
+@endpoint("/visits/<reference>/postpone", "POST", scope="file", tag="Visits", body=s.VisitPostponeIn,
+          response=s.VisitOut, errors=LIFE_ERRORS, summary="Postpone the visit (the host)",
+          description="New dates and date for answers; the invited states are told and may change their answers.")
+def postpone_visit(reference: str, body):
+    submission, visit, version, refused = _life(reference)
+    if refused is not None:
+        return refused
+    svc.postpone(current_user, visit, start_date=body.start_date, end_date=body.end_date, answer_by=body.answer_by,
+                 start_time=body.start_time, end_time=body.end_time, reason=body.reason, expected_lock=version)
+    db.session.commit()
+    return ok(visit_out(submission))
+
+
+@endpoint("/visits/<reference>/held", "POST", scope="file", tag="Visits", body=s.Empty, response=s.VisitOut,
+          errors=LIFE_ERRORS, summary="Record the visit as held (the host)")
+def held_visit(reference: str, body):
+    submission, visit, version, refused = _life(reference)
+    if refused is not None:
+        return refused
+    svc.mark_held(current_user, visit, expected_lock=version)
+    db.session.commit()
+    return ok(visit_out(submission))
+
+
+@endpoint("/visits/<reference>/cancel", "POST", scope="file", tag="Visits", body=s.VisitCancelIn,
+          response=s.VisitOut, errors=LIFE_ERRORS, summary="Cancel the visit, with a reason (the host)")
+def cancel_visit(reference: str, body):
+    submission, visit, version, refused = _life(reference)
+    if refused is not None:
+        return refused
+    svc.cancel(current_user, visit, reason=body.reason, expected_lock=version)
     db.session.commit()
     return ok(visit_out(submission))
