@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from registry.db import db
 from registry.models import AuditEntry, ExportJob, Submission, User, Visit
-from registry.services import export_jobs
+from registry.services import export_jobs, inquiries
 from registry.services import submissions as workflow
 from tests.api_helpers import call, day, make_token, valid_body
 from tests.structure_helpers import kyrgyz_csv
@@ -56,6 +56,12 @@ MATRIX = [
      (403, 200, 403, 403)),
     ("api.reject_cancellation_record", "POST", "/api/v1/records/{cancelling}/reject_cancellation",
      {"comment": "It took place."}, (403, 200, 403, 403)),
+    ("api.list_inquiries", "GET", "/api/v1/exercises/{accepted}/inquiries", None, (200, 200, 200, 404)),
+    # Only another state's officer asks; the filing state's officer answers.
+    ("api.ask_inquiry", "POST", "/api/v1/exercises/{accepted}/inquiries", {"question": "Which units?"},
+     (403, 403, 403, 403)),
+    ("api.answer_inquiry", "POST", "/api/v1/exercises/{accepted}/inquiries/{inquiry}/answer",
+     {"answer": "Two brigades."}, (200, 403, 403, 403)),
     ("api.list_calendars", "GET", "/api/v1/calendars", None, (200, 200, 200, 200)),
     ("api.get_calendar", "GET", "/api/v1/calendars/{calendar}", None, (200, 200, 200, 404)),
     ("api.create_calendar", "POST", "/api/v1/calendars", "calendar", (201, 201, 403, 403)),
@@ -91,7 +97,8 @@ def test_every_api_endpoint_answers_401_without_a_token(app, client):
     for endpoint, method, path, body, _statuses in MATRIX:
         url = path.format(draft="EXN-2026-0001", submitted="EXN-2026-0002", job=1, calendar="CAL-2026-0001",
                           visit="VIS-2026-0001", structure="MOD-2026-0001",
-                          accepted="EXN-2026-0003", cancelling="EXN-2026-0004", published="VIS-2026-0002")
+                          accepted="EXN-2026-0003", cancelling="EXN-2026-0004", published="VIS-2026-0002",
+                          inquiry=1)
         response = call(client, method, url, json=body if isinstance(body, dict) else None)
         assert response.status_code == 401, endpoint
         assert response.mimetype == "application/problem+json"
@@ -101,6 +108,7 @@ def test_every_api_endpoint_answers_401_without_a_token(app, client):
 def world(app, make_user):
     """A KZ draft and a KZ submitted notification filed by another officer, and an auditor's export job."""
     filer, auditor, reviewer = make_user("officer", "KZ"), make_user("auditor"), make_user("secretariat")
+    asker = make_user("officer", "KG")
     token = make_token(app, filer)
     client = app.test_client()
     draft = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
@@ -120,12 +128,14 @@ def world(app, make_user):
             workflow.submit(filing_officer, record)
             workflow.accept(secretariat, record)
         workflow.request_cancellation(filing_officer, record, comment="Called off.")
+        accepted_record = db.session.scalar(select(Submission).where(Submission.reference == accepted))
+        inquiry = inquiries.ask(db.session.get(User, asker.id), accepted_record, "Which units take part?")
         job = export_jobs.request_dataset(db.session.get(User, auditor.id), "states", "csv", {})
         db.session.commit()
         return {"draft": draft, "submitted": submitted, "job": job.id,
                 "calendar": calendar.get_json()["reference"], "visit": visit,
                 "structure": structure, "accepted": accepted, "cancelling": cancelling,
-                "published": published}
+                "published": published, "inquiry": inquiry.id}
 
 
 def _lock(app, reference: str, visit: bool = False) -> str:

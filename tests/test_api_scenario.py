@@ -1,6 +1,6 @@
 """The exercise-notification scenario driven wholly through the API, on both backends: an officer files a
 draft and submits; the Secretariat returns it; the officer corrects and resubmits; it is accepted; another
-member state's officer then reads it, and a state that may not see it does not."""
+member state's officer then reads it (before acceptance it could not), asks about it and gets an answer."""
 
 from sqlalchemy import select
 
@@ -94,11 +94,22 @@ def test_the_notification_journey_through_the_api(app, client, make_user):
     assert seen["findings"] == [] and seen["source_document"] is None  # the checks are for insiders
     assert seen["actions"] == []
 
+    # 7. The other state asks about it (1996 agreement, art. 9); the notifying state answers.
+    asked = call(client, "POST", f"/api/v1/exercises/{reference}/inquiries", other,
+                 json={"question": "Which units of the Kyrgyz contingent take part?"})
+    assert asked.status_code == 201 and asked.get_json()["asking_state"] == "KG"
+    inquiry = asked.get_json()["id"]
+    answer = call(client, "POST", f"/api/v1/exercises/{reference}/inquiries/{inquiry}/answer", officer,
+                  json={"answer": "A motor rifle company."})
+    assert answer.status_code == 200 and answer.get_json()["answered_at"]
+    assert call(client, "GET", f"/api/v1/exercises/{reference}/inquiries", other).get_json()["items"][0][
+        "answer"] == "A motor rifle company."
+
     # Every step is in the audit log, under the token owner's name, and the news went out by e-mail.
     actions = _audit(app)
     for expected in (("submission.create", kz.email), ("submission.submit", kz.email),
                      ("submission.return", reviewer.email), ("submission.accept", reviewer.email),
-                     ("api_token.create", kg.email)):
+                     ("inquiry.ask", kg.email), ("inquiry.answer", kz.email), ("api_token.create", kg.email)):
         assert expected in actions
     with app.app_context():
         assert db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "submission.accept"))

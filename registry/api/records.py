@@ -12,13 +12,14 @@ from sqlalchemy import select
 from registry.api import schemas as s
 from registry.api.core import endpoint, ok
 from registry.api.problems import problem
-from registry.db import db
+from registry.db import db, utcnow
 from registry.enums import RecordType, Role, SubmissionStatus
 from registry.exercises.routes import FIELD_ALIASES
 from registry.i18n import _
 from registry.models import MemberState, Submission
 from registry.records_ui.routes import available_actions, shown_revision_number, timeline, visible_submission_or_404
 from registry.services import exercises as svc
+from registry.services import inquiries as inquiry_svc
 from registry.services import submissions as workflow
 from registry.services.errors import ValidationFailed
 from registry.services.exercise_queries import AMENDMENT_STATUSES, exercise_rows, parse_filters
@@ -342,3 +343,46 @@ def record_events(reference: str):
     submission = visible_submission_or_404(reference)
     return ok(s.EventList(items=[s.EventOut(**event_out(e)) for e in timeline(submission)]))
 
+
+
+# --- inquiries about a notified exercise (1996 agreement, art. 9) -------------------------------------------
+
+
+def inquiry_out(inquiry) -> s.InquiryOut:
+    return s.InquiryOut(id=inquiry.id, asking_state=inquiry.asking_state.code, asked_at=inquiry.asked_at,
+                        question=inquiry.question, emergency=inquiry.emergency, due_at=inquiry.due_at,
+                        answer=inquiry.answer, answered_at=inquiry.answered_at,
+                        overdue=inquiry.answered_at is None and inquiry.due_at < utcnow())
+
+
+@endpoint("/exercises/<reference>/inquiries", "GET", scope="read", tag="Exercise notifications",
+          response=s.InquiryList, errors=RECORD_ERRORS, summary="Inquiries about a notification",
+          description="Those the caller may see: the asking and the notifying state, the Secretariat, auditors.")
+def list_inquiries(reference: str):
+    submission = visible_submission_or_404(reference, RecordType.EXERCISE)
+    return ok(s.InquiryList(items=[inquiry_out(i) for i in inquiry_svc.visible_inquiries(current_user, submission)]))
+
+
+@endpoint("/exercises/<reference>/inquiries", "POST", scope="file", tag="Exercise notifications",
+          body=s.InquiryIn, response=s.InquiryOut, status=201, errors=(401, 403, 404, 422),
+          summary="Ask the notifying state about an accepted notification",
+          description="Another state's officer; the answer is due within the profile's days (fewer in an "
+                      "emergency).")
+def ask_inquiry(reference: str, body):
+    submission = visible_submission_or_404(reference, RecordType.EXERCISE)
+    inquiry = inquiry_svc.ask(current_user, submission, body.question, body.emergency)
+    db.session.commit()
+    return ok(inquiry_out(inquiry), 201)
+
+
+@endpoint("/exercises/<reference>/inquiries/<int:inquiry_id>/answer", "POST", scope="file",
+          tag="Exercise notifications", body=s.InquiryAnswerIn, response=s.InquiryOut, errors=(401, 403, 404, 422),
+          summary="Answer an inquiry (the notifying state's officer)")
+def answer_inquiry(reference: str, inquiry_id: int, body):
+    submission = visible_submission_or_404(reference, RecordType.EXERCISE)
+    inquiry = next((i for i in inquiry_svc.visible_inquiries(current_user, submission) if i.id == inquiry_id), None)
+    if inquiry is None:
+        return problem(404, "not-found")
+    inquiry_svc.answer(current_user, inquiry, body.answer)
+    db.session.commit()
+    return ok(inquiry_out(inquiry))

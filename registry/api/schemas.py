@@ -632,3 +632,31 @@ class VisitCancelIn(Request):
 
 class Empty(Request):
     """No fields."""
+
+
+# --- inquiries about a notified exercise (1996 agreement, art. 9) -----------------------------------------------
+
+
+class InquiryIn(Request):
+    question: _text(4000) = None  # type: ignore[valid-type]
+    emergency: StrictBool = False
+
+
+class InquiryAnswerIn(Request):
+    answer: _text(4000) = None  # type: ignore[valid-type]
+
+
+class InquiryOut(Response):
+    id: int
+    asking_state: str
+    asked_at: datetime
+    question: str
+    emergency: bool
+    due_at: datetime
+    answer: str | None
+    answered_at: datetime | None
+    overdue: bool
+
+
+class InquiryList(Response):
+    items: list[InquiryOut]
