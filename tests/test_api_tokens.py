@@ -187,6 +187,14 @@ def test_the_session_cookie_does_not_authenticate_the_api(client, login_as):
     assert response.status_code == 401
 
 
+def test_api_responses_set_no_cookie_and_are_not_cached(app, client, make_user):
+    token = make_token(app, make_user(role="officer"))
+    response = call(client, "GET", "/api/v1/me", token)
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert response.headers["Cache-Control"] == "no-store"
+
+
 def test_the_api_needs_no_csrf_token_and_still_refuses_a_cookie_only_post(client, login_as):
     login_as("officer")
     response = client.post("/api/v1/exercises", json={})
