@@ -70,5 +70,4 @@ def reference():
                 "body": _type(body, schemas) if body else None, "responses": op["responses"],
             })
     models = {name: _fields(name, schemas) for name in sorted(schemas)}
-    return render_template("api/reference.html", doc=doc, groups=groups, models=models,
-                           pretty=lambda value: json.dumps(value, ensure_ascii=False, indent=2))
+    return render_template("api/reference.html", doc=doc, groups=groups, models=models)
