@@ -18,7 +18,7 @@ from tests.api_helpers import call, make_token, valid_body
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
-EXAMPLES = 12
+EXAMPLES = 10
 
 
 @pytest.fixture
