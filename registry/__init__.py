@@ -108,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.review.routes import bp as review_bp
     from registry.states.routes import bp as states_bp
     from registry.structures.routes import bp as structures_bp
+    from registry.tokens.routes import bp as tokens_bp
     from registry.visits import papers, requests  # noqa: F401 - they add their views to visits_bp
     from registry.visits import routes as visit_routes  # noqa: F401
     from registry.visits.blueprint import bp as visits_bp
@@ -126,10 +127,19 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(exports_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(structures_bp)
+    app.register_blueprint(tokens_bp)
+
+    from registry.api import init_app as init_api
+
+    init_api(app, csrf)
 
 
 def _register_error_handlers(app: Flask) -> None:
+    from registry.api.auth import http_error, is_api_request
+
     def page(template: str, code: int):
+        if is_api_request():  # no route or method under /api/v1/: a problem document, not a page
+            return http_error(code)
         return render_template(template), code
 
     @app.errorhandler(PermissionDenied)

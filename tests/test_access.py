@@ -9,11 +9,13 @@ from registry.models import AuditEntry, MemberState, StatusPeriod, User
 from tests.conftest import audit_actions, csrf_token, fetch, login
 
 PUBLIC_ENDPOINTS = {"auth.login", "core.health", "core.language",
+                    # the API's description and its reference page: the interface, no data
+                    "api.openapi_json", "api.reference",
                     # the second sign-in step and the forgotten-password link: before anyone is signed in
                     "auth.login_verify", "auth.forgot_password", "auth.reset_password"}
 DUMMY_ARGS = {"user_id": 1, "code": "KZ", "reference": "EXN-2000-0001", "action": "comment", "year": 2027,
               "inquiry_id": 1, "kind": "report", "number": 1, "dataset": "states", "fmt": "csv", "key": "U1",
-              "job_id": 1, "token": "x" * 43}
+              "job_id": 1, "token": "x" * 43, "token_id": 1}
 # Endpoints whose access depends on the record itself (its state, status and visibility): the workflow table
 # and the scoping helper decide, and tests/test_record_access.py holds their role x record matrix.
 RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercises.edit", "exercises.ask_inquiry",
@@ -28,7 +30,9 @@ RECORD_ENDPOINTS = {"records.show", "records.act", "exercises.detail", "exercise
                     "structures.import_file"}
 # One's own account, open to every signed-in role (tests/test_second_factor.py and test_sessions.py hold them).
 SELF_SERVICE_POSTS = {"auth.two_factor_start", "auth.two_factor_confirm", "auth.recovery_codes",
-                      "auth.logout_everywhere"}
+                      "auth.logout_everywhere",
+                      # one's own API tokens: tests/test_api_tokens.py
+                      "tokens.create", "tokens.revoke"}
 ROLES = ("officer", "secretariat", "auditor", "admin")
 # Actions every signed-in user may take on their own account; tests/test_notifications.py tests them.
 OWN_ACCOUNT_ACTIONS = {"notifications.mark_read"}
@@ -40,8 +44,19 @@ def _rules(app):
     return [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
 
 
+def _access(app, rule) -> str | None:
+    return getattr(app.view_functions[rule.endpoint], "access", None)
+
+
+def api_endpoints(app) -> set[str]:
+    """The JSON API's endpoints guarded by a bearer token and its scope: never a login redirect, a 401 problem;
+    tests/test_api_access.py holds their role x endpoint matrix."""
+    return {rule.endpoint for rule in _rules(app) if (_access(app, rule) or "").startswith("token:")}
+
+
 def _guarded_rules(app):
-    return [rule for rule in _rules(app) if getattr(app.view_functions[rule.endpoint], "access", None) != "public"]
+    return [rule for rule in _rules(app) if _access(app, rule) != "public"
+            and not (_access(app, rule) or "").startswith("token:")]
 
 
 def _url(app, rule, **args) -> str:
@@ -68,7 +83,7 @@ def test_the_url_map_has_the_endpoints_this_file_knows(app):
     """If an endpoint is added, the role matrix below must say who may reach it."""
     known = (PUBLIC_ENDPOINTS | {row[0] for row in PAGE_MATRIX} | {row[0] for row in POST_ACTIONS}
              | {"auth.logout"} | RECORD_ENDPOINTS | OWN_ACCOUNT_ACTIONS
-             | EXPORT_JOB_ENDPOINTS | SELF_SERVICE_POSTS)
+             | EXPORT_JOB_ENDPOINTS | SELF_SERVICE_POSTS | api_endpoints(app))
     actual = {rule.endpoint for rule in _rules(app)}
     assert sorted(actual - known) == [], "new endpoints: add them to PAGE_MATRIX or POST_ACTIONS in this file"
     assert sorted(known - actual) == [], "endpoints gone: remove them from PAGE_MATRIX or POST_ACTIONS"
@@ -132,6 +147,7 @@ PAGE_MATRIX = [
     ("auth.change_password",    200,     200,         200,     200),
     ("auth.two_factor",         200,     200,         200,     200),
     ("auth.sessions",           200,     200,         200,     200),
+    ("tokens.index",            200,     200,         200,     200),
     ("admin.security",          403,     403,         403,     200),
     ("core.home",               200,     200,         200,     200),
     ("exercises.index",         200,     200,         200,     200),

@@ -1,5 +1,6 @@
 """All tables, one module per area; importing this package registers them on the metadata."""
 
+from registry.models.api_token import ApiToken
 from registry.models.audit import AuditCheckpoint, AuditEntry, AuditHead
 from registry.models.exercise import (
     CalendarDetails,
@@ -29,6 +30,7 @@ from registry.models.visit import (
 )
 
 __all__ = [
+    "ApiToken",
     "Attachment",
     "AuditCheckpoint",
     "AuditEntry",

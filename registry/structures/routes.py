@@ -121,13 +121,13 @@ def _unit_options(chart: dict, exclude: set[str]) -> list[tuple[str, str]]:
 # --- the list and a new disclosure -------------------------------------------------------------------------
 
 
-@bp.route("/")
-@login_required
-def index():
+def disclosure_rows(user) -> list[tuple[Submission, date]]:
+    """(submission, as-of date) of the disclosures `user` may see, in the version they read, newest first; one
+    row more than LIST_LIMIT tells that the list was cut (the list page and the API read through this)."""
     stmt = (
-        visible(current_user, Submission)
+        visible(user, Submission)
         .where(Submission.record_type == RecordType.STRUCTURE)
-        .join(Revision, (Revision.submission_id == Submission.id) & reads_revision(current_user))
+        .join(Revision, (Revision.submission_id == Submission.id) & reads_revision(user))
         .join(svc.StructureDetails, svc.StructureDetails.revision_id == Revision.id)
         .join(MemberState, MemberState.id == Submission.state_id)
         .add_columns(svc.StructureDetails.as_of)
@@ -135,7 +135,13 @@ def index():
         .order_by(svc.StructureDetails.as_of.desc(), MemberState.code, Submission.id)
         .limit(LIST_LIMIT + 1)
     )
-    rows = [(row[0], row[1]) for row in db.session.execute(stmt)]
+    return [(row[0], row[1]) for row in db.session.execute(stmt)]
+
+
+@bp.route("/")
+@login_required
+def index():
+    rows = disclosure_rows(current_user)
     states_with_accepted = sorted({s.state for s, _as_of in rows if s.accepted_revision_no}, key=lambda s: s.code)
     return render_template("structures/index.html", rows=rows[:LIST_LIMIT], truncated=len(rows) > LIST_LIMIT,
                            limit=LIST_LIMIT, compare_states=states_with_accepted,

@@ -1,0 +1,1 @@
+"""Personal API tokens on the account pages: list, create (shown once), revoke."""
