@@ -1,7 +1,7 @@
 """list sort indexes: the exercise list reads a page from an index, not every row, in every sort and range
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-28 00:10:00
 """
 
