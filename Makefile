@@ -9,7 +9,7 @@ REQUIRE_POSTGRES ?= 0
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres lint install serve clean i18n-extract i18n-update i18n-compile browser-deps
+.PHONY: run test test-sqlite test-postgres lint audit-deps install serve clean i18n-extract i18n-update i18n-compile browser-deps load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,7 @@ run: install
 	OUTBOX_PUMP_SECONDS=$${OUTBOX_PUMP_SECONDS:-30} EXPORT_WORKER_SECONDS=$${EXPORT_WORKER_SECONDS:-5} \
 		$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test i18n-compile browser-deps lint test-sqlite test-postgres
+test: $(VENV)/.installed-test i18n-compile browser-deps lint audit-deps test-sqlite test-postgres
 
 # The browser tests (tests/browser/) drive Debian's chromium through chromium-driver; a test tool's own browser
 # download does not work here. Installed with apt when missing (as root); where that cannot be done the browser
@@ -69,6 +69,17 @@ browser-deps:
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# Known vulnerabilities in the installed dependencies (PyPI's advisory data; needs the network). A dependency
+# whose exact version PyPI does not know is listed as skipped, not failed.
+audit-deps: $(VENV)/.installed-test
+	$(BIN)/pip-audit --progress-spinner off
+
+# The lock file: exact versions and hashes of every dependency, test tools included (see README.md).
+requirements.lock: pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --extra test --strip-extras \
+		--no-emit-index-url --no-emit-find-links -o $@ pyproject.toml
 
 test-sqlite: $(VENV)/.installed-test
 	@echo "== test suite on SQLite =="
@@ -97,3 +108,13 @@ BENCH_ARGS ?=
 bench: $(VENV)/.installed-app i18n-compile
 	$(BIN)/python bench/structure_chart.py
 	$(BIN)/python bench/suite.py $(BENCH_ARGS)
+
+# Load test (never part of `make test`): signed-in officers browsing and filing for LOAD_SECONDS against
+# gunicorn on loopback, on SQLite and, when it answers, PostgreSQL; fails on any error response (docs/benchmarks.md).
+LOAD_SECONDS ?= 60
+LOAD_USERS ?= 8
+load: $(VENV)/.installed-test i18n-compile
+	$(BIN)/python bench/load.py --backend sqlite --seconds $(LOAD_SECONDS) --users $(LOAD_USERS)
+	@if $(BIN)/python tests/postgres_available.py "$(TEST_POSTGRES_URL)"; then \
+		$(BIN)/python bench/load.py --backend postgresql --seconds $(LOAD_SECONDS) --users $(LOAD_USERS); \
+	fi

@@ -4,14 +4,15 @@ import logging
 import re
 import uuid
 
-from flask import Flask, Request, current_app, g, has_request_context, render_template, request, session
+from flask import Flask, Request, current_app, g, has_request_context, make_response, render_template, request, session
 from flask.logging import default_handler
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry.config import load_config
-from registry.db import db
+from registry.db import db, engine_options, is_busy_error
 from registry.i18n import _, babel, select_locale
 from registry.services import audit as audit_service
 from registry.services.errors import Conflict, NotFound, PermissionDenied
@@ -28,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", instance_relative_config=True)
     app.request_class = RegistryRequest
     app.config.update(load_config(app.instance_path, overrides=test_config))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
 
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:
@@ -167,6 +169,20 @@ def _register_error_handlers(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, lambda exc, code=code: page(f"errors/{code}.html", code))
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError):
+        """A lock held too long by another connection, or the database gone (restarted, unreachable): the change
+        was rolled back; the user is told to try again. The next request gets a fresh connection (pre-ping)."""
+        db.session.rollback()
+        busy = is_busy_error(exc)
+        log.warning("database %s: %s", "busy" if busy else "unavailable", exc.orig if exc.orig else exc)
+        message = (_("Someone else is changing this part of the registry right now. Nothing was saved; please try "
+                     "again in a moment.") if busy else
+                   _("The database is not answering. Nothing was saved; please try again in a moment."))
+        response = make_response(render_template("errors/503.html", message=message), 503)
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(500)
     def server_error(exc):

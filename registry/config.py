@@ -86,7 +86,11 @@ def load_config(instance_path: str, environ: dict | None = None, overrides: dict
         "SECRET_KEY": secret_key,
         "SECRET_KEY_FALLBACKS": fallbacks,
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # pool_pre_ping: a connection dropped by a database restart is replaced before use, not failed on.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # How long a statement waits for a row or table another connection holds before the request gives up
+        # with "try again" (PostgreSQL lock_timeout, SQLite busy timeout).
+        "DB_LOCK_TIMEOUT_MS": int(env.get("DB_LOCK_TIMEOUT_MS", "5000")),
         # Cookies: Secure and the __Host- prefix need HTTPS, so only in production.
         "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
         "SESSION_COOKIE_SECURE": production,

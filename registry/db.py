@@ -77,7 +77,27 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
                                      deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def engine_options(config: dict) -> dict:
+    """The engine's options for the configured database: the lock wait is bounded on both backends, so a row
+    held by another connection ends in a clear "try again" (registry/__init__.py) instead of a hang."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    wait_ms = int(config["DB_LOCK_TIMEOUT_MS"])
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    connect_args = dict(options.get("connect_args") or {})
+    if url.startswith("sqlite"):
+        connect_args.setdefault("timeout", wait_ms / 1000)  # sqlite3's busy timeout, in seconds
+    elif url.startswith("postgresql"):
+        connect_args.setdefault("options", f"-c lock_timeout={wait_ms}")
+    options["connect_args"] = connect_args
+    return options
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    """A lock another connection held too long (SQLite "database is locked", PostgreSQL lock_not_available)."""
+    orig = getattr(exc, "orig", exc)
+    return "database is locked" in str(orig) or getattr(orig, "sqlstate", None) == "55P03"

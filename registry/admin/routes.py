@@ -92,6 +92,9 @@ def user_detail(user_id: int):
     form.state_id.choices = _state_choices()
     if request.method == "GET":
         form.version.data = user.version
+    else:
+        # Before the form is read: one's own account has no edit form, so a refused post must say why (403).
+        require(current_user, "user.update", user)
     if form.validate_on_submit():
         try:
             user_service.update_user(

@@ -22,6 +22,7 @@ from registry.models import ExportJob, User
 from registry.services import audit, exports
 from registry.services.errors import NotFound, PermissionDenied, ValidationFailed
 from registry.services.permissions import require
+from registry.services.validation import INT32_MAX
 
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(hours=2)  # a job running this long lost its worker
@@ -70,7 +71,8 @@ def visible_jobs(user) -> list[ExportJob]:
 
 def job_file(user, job_id: int) -> tuple[ExportJob, Path]:
     """The finished file of one's own job (others' jobs do not exist for this user)."""
-    job = db.session.get(ExportJob, job_id)
+    # Ids beyond the key column's range are unknown, not a database error (PostgreSQL: 2**31, SQLite: 2**63).
+    job = db.session.get(ExportJob, job_id) if 0 < job_id <= INT32_MAX else None
     if job is None or job.requested_by_id != user.id:
         raise NotFound("export_job")
     path = export_dir() / (job.file_name or "")

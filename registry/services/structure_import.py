@@ -11,7 +11,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
@@ -74,7 +74,7 @@ class Parsed:
 # --- reading the file ---------------------------------------------------------------------------------------
 
 
-def _refuse(message: str):
+def _refuse(message: str) -> NoReturn:
     raise ImportFailed([Problem(0, "", message)])
 
 
