@@ -96,12 +96,22 @@ class Browser:
 
     def click_and_wait(self, element) -> None:
         """Click and wait for the next page to load (the old page's <html> goes stale)."""
-        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
         old = self.find("html")
         element.click()
-        WebDriverWait(self.driver, WAIT_SECONDS).until(ec.staleness_of(old))
+
+        def old_page_gone(_driver) -> bool:
+            # Chromium answers for a node of the unloading page either "stale element" or, caught mid-navigation,
+            # "node does not belong to the document": both mean the old page is gone.
+            try:
+                old.is_enabled()
+            except WebDriverException:
+                return True
+            return False
+
+        WebDriverWait(self.driver, WAIT_SECONDS).until(old_page_gone)
 
     @property
     def text(self) -> str:
