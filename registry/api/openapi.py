@@ -4,6 +4,7 @@ dialect, so the models' schemas go into `components/schemas` unchanged."""
 
 import re
 from functools import cache
+from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
@@ -58,7 +59,7 @@ def _problem_response(status: int) -> dict:
 
 
 def _operation(route: Route, defs: dict) -> dict:
-    op = {"operationId": route.endpoint, "summary": route.summary, "tags": [route.tag]}
+    op: dict[str, Any] = {"operationId": route.endpoint, "summary": route.summary, "tags": [route.tag]}
     if route.description:
         op["description"] = route.description
     params = _path_parameters(route.rule)

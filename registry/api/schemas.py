@@ -34,7 +34,7 @@ from registry.services.validation import INT32_MAX
 
 
 def _literal(values):
-    return Literal[tuple(values)]  # type: ignore[valid-type]
+    return Literal[tuple(values)]
 
 
 ExerciseTypeName = _literal(t.value for t in ExerciseType)
