@@ -203,9 +203,10 @@ def two_factor():
     return _two_factor_page()
 
 
-def _render_enrolment(form):
-    return render_template("auth/two_factor_enrol.html", form=form, secret=current_user.totp_secret,
-                           uri=mfa.provisioning_uri(current_user))
+def _render_enrolment(form, secret=None):
+    secret = secret or mfa.pending_secret(current_user)
+    return render_template("auth/two_factor_enrol.html", form=form, secret=secret,
+                           uri=mfa.provisioning_uri(current_user, secret))
 
 
 @bp.route("/account/two-factor/start", methods=["POST"])
@@ -216,14 +217,14 @@ def two_factor_start():
         flash(_("The form expired. Please try again."), "error")
         return redirect(url_for("auth.two_factor"))
     try:
-        mfa.start_enrolment(current_user)
+        secret = mfa.start_enrolment(current_user)
     except ValidationFailed as exc:
         db.session.rollback()
         apply_errors(form, exc)
         return redirect(url_for("auth.two_factor"))
     db.session.commit()
     # The secret is shown on this response only; a new start makes a new secret.
-    return _render_enrolment(ConfirmSecondFactorForm(formdata=None))
+    return _render_enrolment(ConfirmSecondFactorForm(formdata=None), secret)
 
 
 @bp.route("/account/two-factor/confirm", methods=["POST"])

@@ -33,8 +33,9 @@ class User(UserMixin, Base):
     locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Second factor (RFC 6238 TOTP): a secret with no enabled_at is an enrolment not yet confirmed.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Second factor (RFC 6238 TOTP): a secret with no enabled_at is an enrolment not yet confirmed. Stored as a
+    # Fernet token under SECOND_FACTOR_KEY_FILE (services/totp_keys.py), never in the clear.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last time-step accepted, so a code cannot be used twice within its window.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
