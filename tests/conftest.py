@@ -197,7 +197,7 @@ def make_user(app):
             if role == "officer":
                 state_id = db.session.scalar(db.select(MemberState.id).where(MemberState.code == state))
             user = user_service.create_user(CLI, email=email, display_name=name or f"Test {role} {n}", role=role,
-                                            state_id=state_id, password=password)
+                                            state_id=state_id, password=password, temporary_password=False)
             if not active:
                 user_service.deactivate_user(CLI, user)
             secret, codes = None, []

@@ -307,6 +307,23 @@ def logout_everywhere():
     return _sessions_page(form)
 
 
+# Open to a user whose password is temporary: the change page itself and signing out.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static", "core.health"})
+
+
+def require_password_change():
+    """`before_request`: after an administrator set the password (new account, reset), the user chooses their own
+    before anything else. A missing second factor is set up first (require_enrolment), then the password."""
+    if request.endpoint in PASSWORD_CHANGE_ENDPOINTS or request.endpoint is None:
+        return None
+    # An API token is its own credential, made by the user; it is not the password the administrator knows.
+    if (current_user.is_authenticated and current_user.must_change_password and g.get("api_token") is None
+            and not mfa.must_enrol(current_user)):
+        flash(_("Your password was set by an administrator. Choose your own password to continue."), "error")
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
 def require_enrolment():
     """`before_request`: a user whose role needs a second factor may only set it up (or sign out) until they do."""
     if request.endpoint in ENROLMENT_ENDPOINTS or request.endpoint is None:

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, BigId, UTCDateTime, utcnow
@@ -39,6 +39,9 @@ class User(UserMixin, Base):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last time-step accepted, so a code cannot be used twice within its window.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # A password an administrator chose (new account or reset) is temporary: the user must choose their own at the
+    # next sign-in before anything else (ASVS 6.4.1; registry/auth/routes.py::require_password_change).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Optimistic locking: two administrators cannot silently overwrite each other.
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
