@@ -70,7 +70,9 @@ def test_rotation_keeps_old_secrets_working_and_reencrypts_them(app, client, mak
         totp_keys.decrypt(after, totp_keys.cipher(old_file, []))
 
 
-def test_the_cli_makes_a_key_and_rotates(app, runner, tmp_path, monkeypatch):
+def test_the_cli_makes_a_key_and_rotates(app, runner, make_user, tmp_path, monkeypatch):
+    user = make_user(role="admin")
+    old_file = app.config["SECOND_FACTOR_KEY_FILE"]
     path = tmp_path / "cli.key"
     monkeypatch.setitem(app.config, "SECOND_FACTOR_KEY_FILE", str(path))
     result = runner.invoke(args=["second-factor", "keygen"])
@@ -79,6 +81,15 @@ def test_the_cli_makes_a_key_and_rotates(app, runner, tmp_path, monkeypatch):
     assert path.stat().st_mode & 0o077 == 0
     again = runner.invoke(args=["second-factor", "keygen"])
     assert again.exit_code != 0 and "exists" in again.output
+
+    # Without the old key the stored secrets cannot be read: the command says so and changes nothing.
+    refused = runner.invoke(args=["second-factor", "rotate-key"])
+    assert refused.exit_code != 0 and "decrypt" in refused.output
+    monkeypatch.setitem(app.config, "SECOND_FACTOR_KEY_FALLBACK_FILES", [old_file])
+    rotated = runner.invoke(args=["second-factor", "rotate-key"])
+    assert rotated.exit_code == 0, rotated.output
+    stored = fetch(app, User, user.id).totp_secret
+    assert totp_keys.decrypt(stored, totp_keys.cipher(str(path), [])) == user.totp_secret
 
 
 def test_production_refuses_to_start_without_the_key_file(tmp_path):
