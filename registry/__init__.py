@@ -247,9 +247,10 @@ def _register_request_id(app: Flask) -> None:
 
 
 def _register_second_factor_gate(app: Flask) -> None:
-    from registry.auth.routes import require_enrolment
+    from registry.auth.routes import require_enrolment, require_password_change
 
     app.before_request(require_enrolment)
+    app.before_request(require_password_change)  # after it: the second factor is set up first
 
 
 def _register_security_headers(app: Flask) -> None:

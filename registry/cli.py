@@ -193,6 +193,41 @@ def register_cli(app: Flask) -> None:
         click.echo(_("private key: %(path)s (keep it off the database server's backups)", path=path))
         click.echo(_("public key:  %(path)s (give it to the auditors)", path=checkpoints.public_key_path(Path(path))))
 
+    @app.cli.group("second-factor")
+    def second_factor_group():
+        """The key that encrypts the second-factor secrets (SECOND_FACTOR_KEY_FILE)."""
+
+    @second_factor_group.command("keygen")
+    def second_factor_keygen():
+        """Create the key file at SECOND_FACTOR_KEY_FILE (refuses to replace one: the secrets need it)."""
+        from pathlib import Path
+
+        from registry.services import totp_keys
+
+        path = current_app.config.get("SECOND_FACTOR_KEY_FILE")
+        if not path:
+            raise click.ClickException(_("set SECOND_FACTOR_KEY_FILE to the path of the key file to create"))
+        try:
+            totp_keys.generate_key_file(Path(path))
+        except FileExistsError as exc:
+            raise click.ClickException(_("%(path)s exists already: to change keys, list the old file in "
+                                         "SECOND_FACTOR_KEY_FALLBACK_FILES, point SECOND_FACTOR_KEY_FILE at a new "
+                                         "one and run `second-factor rotate-key`", path=path)) from exc
+        click.echo(_("second-factor key: %(path)s (back it up apart from the database)", path=path))
+
+    @second_factor_group.command("rotate-key")
+    def second_factor_rotate_key():
+        """Re-encrypt every secret under SECOND_FACTOR_KEY_FILE; the fallback keys can be removed afterwards."""
+        from registry.services import mfa, totp_keys
+
+        try:
+            count = mfa.reencrypt_all_secrets()
+        except totp_keys.SecondFactorKeyError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
+        click.echo(_("%(count)d second-factor secrets re-encrypted under the current key", count=count))
+
     @audit_group.command("checkpoint")
     @click.option("--if-changed", is_flag=True, help="Sign only when the log grew since the last checkpoint (cron).")
     def audit_checkpoint(if_changed):

@@ -53,6 +53,16 @@ def check_production(config: dict) -> None:
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not config["ALLOW_SQLITE_IN_PRODUCTION"]:
         problems.append("the database is SQLite: use PostgreSQL (DATABASE_URL), or set "
                         "REGISTRY_ALLOW_SQLITE=1 to run a single small instance on SQLite on purpose")
+    key_file = config.get("SECOND_FACTOR_KEY_FILE")
+    if not key_file:
+        problems.append("SECOND_FACTOR_KEY_FILE is not set: the second-factor secrets are encrypted with it "
+                        "(create one with `flask --app app second-factor keygen`)")
+    elif not Path(key_file).is_file():
+        problems.append(f"the second-factor key {key_file} is missing: restore it from its own backup, or create "
+                        "one with `flask --app app second-factor keygen`")
+    for fallback in config.get("SECOND_FACTOR_KEY_FALLBACK_FILES", []):
+        if not Path(fallback).is_file():
+            problems.append(f"the older second-factor key {fallback} (SECOND_FACTOR_KEY_FALLBACK_FILES) is missing")
     if problems:
         raise ConfigError("refusing to start in production: " + "; ".join(problems))
 
@@ -136,6 +146,12 @@ def load_config(instance_path: str, environ: dict | None = None, overrides: dict
         "AUDIT_CHECKPOINT_LOG": env.get("AUDIT_CHECKPOINT_LOG")
         or ("" if production else str(instance / "audit_checkpoints.jsonl")),
         "AUDIT_ORIGIN": env.get("AUDIT_ORIGIN", "sco-cbm-registry"),
+        # Second-factor secrets are encrypted with this key (a file outside the database and its backups); older
+        # keys, still accepted for reading after a rotation, in SECOND_FACTOR_KEY_FALLBACK_FILES (comma-separated).
+        "SECOND_FACTOR_KEY_FILE": env.get("SECOND_FACTOR_KEY_FILE")
+        or ("" if production else str(instance / "second_factor.key")),
+        "SECOND_FACTOR_KEY_FALLBACK_FILES": [p for p in env.get("SECOND_FACTOR_KEY_FALLBACK_FILES", "").split(",")
+                                             if p],
         # Development server only (`make run` sets it): deliver the outbox every N seconds when MAIL_SERVER is set.
         "OUTBOX_PUMP_SECONDS": int(env.get("OUTBOX_PUMP_SECONDS", "0")),
         # Failed sign-ins, counted in the database: this many within the window lock the account or the

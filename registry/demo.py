@@ -45,6 +45,7 @@ def load_demo() -> list[User]:
         state_id = states[code].id if code else None
         created.append(
             user_service.create_user(CLI, email=email, display_name=name, role=role, state_id=state_id,
-                                     password=DEMO_PASSWORD, is_demo=True)
+                                     password=DEMO_PASSWORD, is_demo=True,
+                                     temporary_password=False)
         )
     return created

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from registry import create_app, migrate
 from registry.db import Base, db, utcnow
 from registry.models import MemberState, RecoveryCode, User
-from registry.services import mfa
+from registry.services import mfa, totp_keys
 from registry.services import states as state_service
 from registry.services import users as user_service
 from registry.services.actors import CLI
@@ -89,6 +89,7 @@ def make_test_config(database_url: str, tmp_path) -> dict:
         "AUDIT_SIGNING_KEY_FILE": str(tmp_path / "audit_signing_key.pem"),
         "AUDIT_CHECKPOINT_LOG": str(tmp_path / "audit_checkpoints.jsonl"),
         "EXPORT_DIR": str(tmp_path / "exports"),
+        "SECOND_FACTOR_KEY_FILE": str(tmp_path / "second_factor.key"),
     }
 
 
@@ -196,7 +197,7 @@ def make_user(app):
             if role == "officer":
                 state_id = db.session.scalar(db.select(MemberState.id).where(MemberState.code == state))
             user = user_service.create_user(CLI, email=email, display_name=name or f"Test {role} {n}", role=role,
-                                            state_id=state_id, password=password)
+                                            state_id=state_id, password=password, temporary_password=False)
             if not active:
                 user_service.deactivate_user(CLI, user)
             secret, codes = None, []
@@ -212,12 +213,13 @@ def make_user(app):
 
 def enrol_second_factor(user) -> tuple[str, list[str]]:
     """Test set-up: give `user` a second factor directly (no audit entry), as if enrolled earlier."""
-    user.totp_secret = pyotp.random_base32()
+    secret = pyotp.random_base32()
+    user.totp_secret = totp_keys.encrypt(secret)
     user.totp_enabled_at = utcnow()
     codes = ["-".join(raw[i:i + 7] for i in range(0, 28, 7)) for raw in (uuid.uuid4().hex[:28] for _i in range(10))]
     for code in codes:
         db.session.add(RecoveryCode(user_id=user.id, code_hash=mfa._hash_recovery(code)))
-    return user.totp_secret, codes
+    return secret, codes
 
 
 def next_totp_code(app, user) -> str:

@@ -59,7 +59,7 @@ def prepare_database(database_url: str, env: dict, officers=(("KZ", "officer.kz@
         for code, email in officers:
             state_id = db.session.scalar(db.select(MemberState.id).where(MemberState.code == code))
             user_service.create_user(CLI, email=email, display_name=email.split("@")[0], role="officer",
-                                     state_id=state_id, password=password)
+                                     state_id=state_id, password=password, temporary_password=False)
         db.session.commit()
     return app
 

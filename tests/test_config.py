@@ -1,6 +1,8 @@
 """Configuration comes from the environment when the app is built."""
 
 import sqlite3
+import tempfile
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -8,6 +10,14 @@ from sqlalchemy import text
 from registry import create_app
 from registry.config import ConfigError, load_config
 from registry.db import db
+from registry.services import totp_keys
+
+GOOD_SECRET = "3f9c1e7a5b2d4f608e1c9a7b5d3f1e2c"
+# Production needs the second-factor key file to exist; one made for this module's tests.
+SECOND_FACTOR_KEY = totp_keys.generate_key_file(Path(tempfile.mkdtemp()) / "second_factor.key")
+PRODUCTION_ENV = {"REGISTRY_ENV": "production", "SECRET_KEY": GOOD_SECRET,
+                  "DATABASE_URL": "postgresql://registry@db.internal/registry",
+                  "SECOND_FACTOR_KEY_FILE": str(SECOND_FACTOR_KEY)}
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
@@ -16,7 +26,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 
 
 def test_production_switches_on_secure_cookies(tmp_path):
-    config = load_config(str(tmp_path), environ={"REGISTRY_ENV": "production", "SECRET_KEY": "0123456789abcdef" * 4,
+    config = load_config(str(tmp_path), environ={**PRODUCTION_ENV, "SECRET_KEY": "0123456789abcdef" * 4,
                                                  "DATABASE_URL": "postgresql://u@db/registry"})
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_NAME"] == "__Host-session"
@@ -65,11 +75,6 @@ def test_trusted_proxy_hops_decide_the_client_address(tmp_path):
 
 
 # --- production refuses to start when it is not set up for production ----------------------------------------------
-
-GOOD_SECRET = "3f9c1e7a5b2d4f608e1c9a7b5d3f1e2c"
-PRODUCTION_ENV = {"REGISTRY_ENV": "production", "SECRET_KEY": GOOD_SECRET,
-                  "DATABASE_URL": "postgresql://registry@db.internal/registry"}
-
 
 def test_a_production_environment_with_everything_set_starts(tmp_path):
     config = load_config(str(tmp_path), environ=PRODUCTION_ENV)

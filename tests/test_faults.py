@@ -154,7 +154,7 @@ def _officer(app):
     with app.app_context():
         kz = db.session.scalar(select(MemberState.id).where(MemberState.code == "KZ"))
         person = user_service.create_user(CLI, email="officer@example.org", display_name="Officer", role="officer",
-                                          state_id=kz, password="correct horse battery")
+                                          state_id=kz, password="correct horse battery", temporary_password=False)
         db.session.commit()
         return type("Person", (), {"email": person.email, "password": "correct horse battery", "id": person.id})
 

@@ -9,6 +9,7 @@ import pytest
 
 from registry import create_app
 from registry.db import db
+from registry.services import totp_keys
 from tests.conftest import make_test_config
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -45,6 +46,7 @@ def test_signed_in_pages_are_not_cached(client, login_as):
 
 
 def test_production_adds_hsts(fresh_database_url, tmp_path):
+    totp_keys.generate_key_file(tmp_path / "second_factor.key")  # production refuses to start without it
     app = create_app({**make_test_config(fresh_database_url(), tmp_path), "PRODUCTION": True,
                       "SECRET_KEY": "0123456789abcdef" * 4, "ALLOW_SQLITE_IN_PRODUCTION": True})
     response = app.test_client().get("/healthz")

@@ -3,6 +3,7 @@ reminders before due dates."""
 
 import re
 import smtplib
+import ssl
 import threading
 from datetime import date, timedelta
 
@@ -22,6 +23,7 @@ class FakeSMTP:
 
     refusing = False
     delivered: list = []
+    tls_contexts: list = []  # the SSL context each STARTTLS was given
     hold = None  # (entered, release) events: block inside send_message until released
 
     def __init__(self, host, port, timeout=None):
@@ -34,8 +36,8 @@ class FakeSMTP:
     def __exit__(self, *exc):
         return False
 
-    def starttls(self):
-        pass
+    def starttls(self, context=None):
+        FakeSMTP.tls_contexts.append(context)
 
     def login(self, username, password):
         pass
@@ -51,7 +53,7 @@ class FakeSMTP:
 
 @pytest.fixture
 def smtp(app, monkeypatch):
-    FakeSMTP.refusing, FakeSMTP.delivered, FakeSMTP.hold = False, [], None
+    FakeSMTP.refusing, FakeSMTP.delivered, FakeSMTP.hold, FakeSMTP.tls_contexts = False, [], None, []
     monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
     monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.test.invalid")
     return FakeSMTP
@@ -307,6 +309,15 @@ def test_the_development_server_pump_delivers_only_with_a_mail_server(app, make_
     make_user(role="officer", state="CN")
     assert pump_once(app) == (0, 0)
     assert len(smtp.delivered) == 1
+
+
+def test_starttls_checks_the_mail_servers_certificate_and_name(app, make_user, smtp, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_USE_STARTTLS", True)
+    make_user(role="officer")
+    assert send(app, utcnow()) == (1, 0)
+    [context] = smtp.tls_contexts
+    # Without a context Python's STARTTLS accepts any certificate; the default context checks it and the name.
+    assert context is not None and context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
 
 
 def test_a_failing_delivery_round_does_not_break_the_server(app, make_user, smtp, monkeypatch):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from registry.db import db
 from registry.models import AuditEntry, LoginSession, RecoveryCode, User
-from registry.services import mfa
+from registry.services import mfa, totp_keys
 from tests.conftest import csrf_token, fetch, login
 
 SECRET_RE = re.compile(r'<code class="secret">([A-Z2-7]{16,})</code>')
@@ -66,7 +66,10 @@ def test_an_officer_may_enrol_and_then_signs_in_in_two_steps(app, client, make_u
 
     assert len(codes) == 10 and len(set(codes)) == 10
     stored = fetch(app, User, user.id)
-    assert stored.totp_enabled_at is not None and stored.totp_secret == secret
+    # Stored encrypted: not the secret, not containing it, and it opens only with the key file.
+    assert stored.totp_enabled_at is not None and secret not in stored.totp_secret
+    with app.app_context():
+        assert totp_keys.decrypt(stored.totp_secret) == secret
     with app.app_context():
         hashes = set(db.session.scalars(select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)))
     assert len(hashes) == 10 and not any(code.replace("-", "") in h for code in codes for h in hashes)

@@ -203,9 +203,10 @@ def two_factor():
     return _two_factor_page()
 
 
-def _render_enrolment(form):
-    return render_template("auth/two_factor_enrol.html", form=form, secret=current_user.totp_secret,
-                           uri=mfa.provisioning_uri(current_user))
+def _render_enrolment(form, secret=None):
+    secret = secret or mfa.pending_secret(current_user)
+    return render_template("auth/two_factor_enrol.html", form=form, secret=secret,
+                           uri=mfa.provisioning_uri(current_user, secret))
 
 
 @bp.route("/account/two-factor/start", methods=["POST"])
@@ -216,14 +217,14 @@ def two_factor_start():
         flash(_("The form expired. Please try again."), "error")
         return redirect(url_for("auth.two_factor"))
     try:
-        mfa.start_enrolment(current_user)
+        secret = mfa.start_enrolment(current_user)
     except ValidationFailed as exc:
         db.session.rollback()
         apply_errors(form, exc)
         return redirect(url_for("auth.two_factor"))
     db.session.commit()
     # The secret is shown on this response only; a new start makes a new secret.
-    return _render_enrolment(ConfirmSecondFactorForm(formdata=None))
+    return _render_enrolment(ConfirmSecondFactorForm(formdata=None), secret)
 
 
 @bp.route("/account/two-factor/confirm", methods=["POST"])
@@ -304,6 +305,23 @@ def logout_everywhere():
             flash(_("You were signed out everywhere, on this device too."), "success")
             return redirect(url_for("auth.login"))
     return _sessions_page(form)
+
+
+# Open to a user whose password is temporary: the change page itself and signing out.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static", "core.health"})
+
+
+def require_password_change():
+    """`before_request`: after an administrator set the password (new account, reset), the user chooses their own
+    before anything else. A missing second factor is set up first (require_enrolment), then the password."""
+    if request.endpoint in PASSWORD_CHANGE_ENDPOINTS or request.endpoint is None:
+        return None
+    # An API token is its own credential, made by the user; it is not the password the administrator knows.
+    if (current_user.is_authenticated and current_user.must_change_password and g.get("api_token") is None
+            and not mfa.must_enrol(current_user)):
+        flash(_("Your password was set by an administrator. Choose your own password to continue."), "error")
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 def require_enrolment():

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, BigId, UTCDateTime, utcnow
@@ -33,11 +33,15 @@ class User(UserMixin, Base):
     locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Second factor (RFC 6238 TOTP): a secret with no enabled_at is an enrolment not yet confirmed.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Second factor (RFC 6238 TOTP): a secret with no enabled_at is an enrolment not yet confirmed. Stored as a
+    # Fernet token under SECOND_FACTOR_KEY_FILE (services/totp_keys.py), never in the clear.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last time-step accepted, so a code cannot be used twice within its window.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # A password an administrator chose (new account or reset) is temporary: the user must choose their own at the
+    # next sign-in before anything else (ASVS 6.4.1; registry/auth/routes.py::require_password_change).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Optimistic locking: two administrators cannot silently overwrite each other.
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 

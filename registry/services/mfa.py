@@ -18,7 +18,7 @@ from registry.db import db, utcnow
 from registry.enums import Role
 from registry.i18n import _
 from registry.models import RecoveryCode, SecuritySetting, User
-from registry.services import audit, reauth
+from registry.services import audit, reauth, totp_keys
 from registry.services.errors import ValidationFailed
 from registry.services.permissions import require
 from registry.services.sessions import revoke_all_sessions
@@ -79,13 +79,21 @@ def start_enrolment(user: User) -> str:
     """A new secret, shown once; it is not in force until a code from it is confirmed."""
     if user.has_second_factor:
         raise ValidationFailed({"": [_("A second factor is already set up for this account.")]})
-    user.totp_secret = pyotp.random_base32()
+    secret = pyotp.random_base32()
+    user.totp_secret = totp_keys.encrypt(secret)  # stored encrypted; only the key file outside the database opens it
     user.totp_last_step = None
-    return user.totp_secret
+    return secret
 
 
-def provisioning_uri(user: User) -> str:
-    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+def pending_secret(user: User) -> str | None:
+    """The secret of an enrolment not yet confirmed (shown again if the first code was wrong); never once enabled."""
+    if user.has_second_factor or not user.totp_secret:
+        return None
+    return totp_keys.decrypt(user.totp_secret)
+
+
+def provisioning_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
 
 
 def _normalise(code: str | None) -> str:
@@ -129,7 +137,7 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     """
     if user.has_second_factor or not user.totp_secret:
         raise ValidationFailed({"": [_("Start the set-up again: there is no secret waiting for confirmation.")]})
-    step = _matching_step(user.totp_secret, _normalise(code))
+    step = _matching_step(totp_keys.decrypt(user.totp_secret), _normalise(code))
     if step is None:
         audit.record("auth.second_factor_enrol_failed", actor=user, object_type="user", object_id=user.id,
                      state_code=_state_code(user), outcome="failure")
@@ -180,7 +188,7 @@ def verify(user: User, code: str) -> str | None:
     """Check a second-factor code at sign-in: "totp", "recovery", or None (audited with the reason)."""
     normalised = _normalise(code)
     if user.has_second_factor and user.totp_secret and normalised.isascii():
-        step = _matching_step(user.totp_secret, normalised)
+        step = _matching_step(totp_keys.decrypt(user.totp_secret), normalised) if _plausible(normalised) else None
         if step is not None:
             # One atomic UPDATE: of two requests racing with the same code, only one moves the step on.
             moved = db.session.execute(
@@ -208,6 +216,21 @@ def verify(user: User, code: str) -> str | None:
                 return "recovery"
     _failed(user, "wrong_code")
     return None
+
+
+def _plausible(code: str) -> bool:
+    # Decrypt only for something shaped like a code, not for every recovery code or stray input.
+    return len(code) == 6 and code.isdigit()
+
+
+def reencrypt_all_secrets() -> int:
+    """After a key change (CLI): every stored secret re-encrypted under the current key; old keys can then go."""
+    users = db.session.scalars(select(User).where(User.totp_secret.is_not(None))).all()
+    for user in users:
+        user.totp_secret = totp_keys.reencrypt(user.totp_secret)
+    audit.record("security.second_factor_key_rotated", actor_label="cli", object_type="setting",
+                 object_id="second_factor_key", changes={"secrets": ["", len(users)]})
+    return len(users)
 
 
 def _failed(user: User, reason: str) -> None:

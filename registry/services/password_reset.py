@@ -104,6 +104,7 @@ def complete_reset(token: str, new_password: str) -> User | None:
     )
     user = db.session.get(User, row.user_id)
     user.password_hash = hash_password(new_password)
+    user.must_change_password = False  # chosen by the user through the link, not by an administrator
     revoke_all_sessions(user, "password_reset")
     throttle.clear_account(user.email)
     audit.record("auth.password_reset_completed", actor_label=user.email, object_type="user", object_id=user.id,

@@ -68,7 +68,10 @@ def _email_taken(email: str, except_id: int | None = None) -> bool:
     return db.session.scalar(stmt) > 0
 
 
-def create_user(actor, *, email, display_name, role, state_id=None, password, is_demo=False) -> User:
+def create_user(actor, *, email, display_name, role, state_id=None, password, is_demo=False,
+                temporary_password=True) -> User:
+    """A new account. The password is the administrator's choice, so temporary unless `temporary_password` is
+    False (demonstration accounts, test fixtures): the user replaces it at the first sign-in."""
     require(actor, "user.create")
     errors = Errors()
     email = clean_email(errors, "email", email)
@@ -87,6 +90,7 @@ def create_user(actor, *, email, display_name, role, state_id=None, password, is
         password_hash=hash_password(password),
         active=True,
         is_demo=is_demo,
+        must_change_password=temporary_password,
     )
     db.session.add(user)
     db.session.flush()
@@ -177,6 +181,7 @@ def reset_password(actor, user: User, new_password: str) -> User:
     new_password = check_password(errors, "password", new_password, (user.email, user.display_name))
     errors.raise_if_any()
     user.password_hash = hash_password(new_password)
+    user.must_change_password = True  # the administrator knows it: the user chooses their own at the next sign-in
     revoke_all_sessions(user, "password_reset")
     audit.record(
         "user.reset_password", actor=actor, object_type="user", object_id=user.id,
@@ -201,6 +206,7 @@ def change_own_password(user: User, current_password: str, new_password: str, ke
         errors.add("new_password", _("Choose a password different from the current one."))
     errors.raise_if_any()
     user.password_hash = hash_password(new_password)
+    user.must_change_password = False
     revoke_all_sessions(user, "password_change", except_id=keep_session_id)
     audit.record(
         "account.change_password", actor=user, object_type="user", object_id=user.id,
