@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from registry.api import calendars, docs, oversight, records, structures, visits  # noqa: F401 - views on bp
+from registry.api import calendars, docs, oversight, papers, records, structures, visits  # noqa: F401 - views on bp
 from registry.api.auth import authenticate_request, register_error_handlers
 from registry.api.core import bp
 
