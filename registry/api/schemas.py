@@ -711,3 +711,49 @@ class PaperDetailsOut(Response):
 class PaperOut(Envelope):
     paper: PaperDetailsOut | None
     findings: list[Finding] = []
+
+
+# --- requests for a visit: a state asks another; the host accepts or declines (services/visit_requests.py) ----
+
+
+class VisitRequestIn(Request):
+    """Your state asks `host` (a member state) for a visit to a named facility."""
+
+    host: StateCode
+    facility: _text(NAME_MAX) = None  # type: ignore[valid-type]
+    kind: Annotated[StrictStr | None, Field(max_length=40, description="A visit kind, as for offers.")] = None
+    preferred_from: date | None = None
+    preferred_to: date | None = None
+    purpose: _text(TEXT_MAX) = None  # type: ignore[valid-type]
+
+
+class VisitRequestAcceptIn(Request):
+    places: Annotated[StrictInt, Field(json_schema_extra={"minimum": 1, "maximum": 50},
+                                       description="Places offered to the requesting state.")] = 2
+
+
+class VisitRequestDeclineIn(Request):
+    reason: _text(TEXT_MAX) = ""  # type: ignore[valid-type]
+
+
+class VisitRequestOut(Response):
+    reference: str
+    version: int = Field(description="If-Match of accept, decline and withdraw.")
+    status: str
+    requesting_state: str
+    host_state: str
+    kind: str | None
+    facility: str
+    preferred_from: date | None
+    preferred_to: date | None
+    purpose: str
+    created_at: datetime
+    decided_at: datetime | None
+    decline_reason: str
+    offer: str | None = Field(description="The host's draft offer opened by accepting (a visit reference).")
+    actions: list[str]
+
+
+class VisitRequestList(Response):
+    items: list[VisitRequestOut]
+    truncated: bool
