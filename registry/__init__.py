@@ -197,7 +197,7 @@ class RegistryRequest(Request):
     """Requests whose body limit may be larger on the few endpoints that take a document (UPLOAD_ENDPOINTS), and
     only there. The limit must be known before anything reads the body, and the CSRF check reads it first."""
 
-    UPLOAD_ENDPOINTS = frozenset({"visits.paper_edit"})
+    UPLOAD_ENDPOINTS = frozenset({"visits.paper_edit", "api.upload_paper_document"})
 
     @property
     def max_content_length(self) -> int | None:

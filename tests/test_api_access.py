@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from registry.db import db
-from registry.models import AuditEntry, ExportJob, Submission, User, Visit
-from registry.services import export_jobs, inquiries
+from registry.models import AuditEntry, ExportJob, Submission, User, Visit, VisitRequest
+from registry.services import export_jobs, inquiries, visit_requests
 from registry.services import submissions as workflow
+from tests import visit_factories as vf
 from tests.api_helpers import call, day, make_token, valid_body
 from tests.structure_helpers import kyrgyz_csv
 from tests.test_access import api_endpoints
@@ -84,6 +85,24 @@ MATRIX = [
     ("api.update_structure", "PUT", "/api/v1/structures/{structure}", {"ministry_name_en": "Ministry"},
      (200, 403, 403, 403)),
     ("api.replace_chart", "PUT", "/api/v1/structures/{structure}/chart", "chart", (200, 403, 403, 403)),
+    # After a held visit: the host's report (the Secretariat may open it on the host's behalf, as on the page);
+    # remarks only by a state that took part, which neither KZ (the host) nor the Secretariat is.
+    ("api.create_visit_report", "POST", "/api/v1/visits/{held}/report", {"source_document": "Note verbale No. 12"},
+     (201, 201, 403, 403)),
+    ("api.create_visit_remarks", "POST", "/api/v1/visits/{held}/remarks", {}, (422, 422, 403, 403)),
+    ("api.get_visit_paper", "GET", "/api/v1/visit-papers/{report}", None, (200, 200, 200, 404)),
+    ("api.update_visit_paper", "PUT", "/api/v1/visit-papers/{report}", {"text": "Revised."}, (200, 403, 403, 403)),
+    ("api.upload_paper_document", "PUT", "/api/v1/visit-papers/{report}/document", "document",
+     (200, 403, 403, 403)),
+    ("api.paper_document", "GET", "/api/v1/visit-papers/{report}/document/1", None, (200, 200, 200, 404)),
+    # A request from KG to KZ: KZ's officers decide it; only KG's withdraw it; officers alone ask.
+    ("api.list_visit_requests", "GET", "/api/v1/visit-requests", None, (200, 200, 200, 200)),
+    ("api.get_visit_request", "GET", "/api/v1/visit-requests/{vrq}", None, (200, 200, 200, 404)),
+    ("api.create_visit_request", "POST", "/api/v1/visit-requests", "ask", (201, 403, 403, 403)),
+    ("api.accept_visit_request", "POST", "/api/v1/visit-requests/{vrq}/accept", {"places": 2},
+     (200, 403, 403, 403)),
+    ("api.decline_visit_request", "POST", "/api/v1/visit-requests/{vrq}/decline", {}, (200, 403, 403, 403)),
+    ("api.withdraw_visit_request", "POST", "/api/v1/visit-requests/{vrq}/withdraw", {}, (403, 403, 403, 403)),
 ]
 CASES = [pytest.param(endpoint, method, path, body, role, expected, id=f"{endpoint}-{role}")
          for endpoint, method, path, body, statuses in MATRIX for role, expected in zip(ROLES, statuses, strict=True)]
@@ -98,7 +117,7 @@ def test_every_api_endpoint_answers_401_without_a_token(app, client):
         url = path.format(draft="EXN-2026-0001", submitted="EXN-2026-0002", job=1, calendar="CAL-2026-0001",
                           visit="VIS-2026-0001", structure="MOD-2026-0001",
                           accepted="EXN-2026-0003", cancelling="EXN-2026-0004", published="VIS-2026-0002",
-                          inquiry=1)
+                          inquiry=1, held="VIS-2026-0003", report="VRP-2026-0001", vrq="VRQ-2026-0001")
         response = call(client, method, url, json=body if isinstance(body, dict) else None)
         assert response.status_code == 401, endpoint
         assert response.mimetype == "application/problem+json"
@@ -108,7 +127,7 @@ def test_every_api_endpoint_answers_401_without_a_token(app, client):
 def world(app, make_user):
     """A KZ draft and a KZ submitted notification filed by another officer, and an auditor's export job."""
     filer, auditor, reviewer = make_user("officer", "KZ"), make_user("auditor"), make_user("secretariat")
-    asker = make_user("officer", "KG")
+    asker, guest = make_user("officer", "KG"), make_user("officer", "CN")
     token = make_token(app, filer)
     client = app.test_client()
     draft = call(client, "POST", "/api/v1/exercises", token, json=valid_body()).get_json()["reference"]
@@ -132,14 +151,27 @@ def world(app, make_user):
         inquiry = inquiries.ask(db.session.get(User, asker.id), accepted_record, "Which units take part?")
         job = export_jobs.request_dataset(db.session.get(User, auditor.id), "states", "csv", {})
         db.session.commit()
+        papers, held = (vf.published_offer(filer.id, reviewer.id, invitations=[("CN", 2)]) for _n in range(2))
+        for record in (papers, held):
+            vf.answer(guest.id, record)
+            vf.held(filer.id, record)
+        report = vf.report(filer.id, papers).reference  # a draft with its signed document (version 1)
+        held = held.reference
+        vrq = visit_requests.create_request(db.session.get(User, asker.id), db.session.get(User, filer.id).state,
+                                            facility="Taldykorgan air base", purpose="The flight line.").reference
+        db.session.commit()
         return {"draft": draft, "submitted": submitted, "job": job.id,
                 "calendar": calendar.get_json()["reference"], "visit": visit,
                 "structure": structure, "accepted": accepted, "cancelling": cancelling,
-                "published": published, "inquiry": inquiry.id}
+                "published": published, "inquiry": inquiry.id, "held": held, "report": report,
+                "vrq": vrq}
 
 
 def _lock(app, reference: str, visit: bool = False) -> str:
     with app.app_context():
+        if reference.startswith("VRQ-"):
+            return str(db.session.scalar(select(VisitRequest.lock_version)
+                                         .where(VisitRequest.reference == reference)))
         if visit:  # the visit's own version, for the host's decisions
             return str(db.session.scalar(select(Visit.lock_version).join(Submission)
                                          .where(Submission.reference == reference)))
@@ -160,7 +192,8 @@ def test_api_matrix(app, client, make_user, world, endpoint, method, path, body,
     token = make_token(app, actor)
     url = path.format(**world)
     headers, extra = {}, {}
-    names = ("draft", "submitted", "calendar", "visit", "structure", "accepted", "cancelling", "published")
+    names = ("draft", "submitted", "calendar", "visit", "structure", "accepted", "cancelling", "published", "held",
+             "report", "vrq")
     reference = next((world[name] for name in names if f"{{{name}}}" in path), None)
     if method in ("PUT", "POST") and reference:
         headers["If-Match"] = f'"{_lock(app, reference, visit="{published}" in path)}"'
@@ -182,6 +215,11 @@ def test_api_matrix(app, client, make_user, world, endpoint, method, path, body,
     elif body == "chart":
         body = None
         extra["data"], extra["content_type"] = kyrgyz_csv(), "text/csv"
+    elif body == "ask":
+        body = {"host": "KG", "facility": "Osh garrison", "purpose": "Barracks and training area."}
+    elif body == "document":
+        body = None
+        extra["data"], extra["content_type"] = vf.PDF, "application/pdf"
     elif body in ("visit", "visit_update"):
         body = offer(**({"state": "KZ", "source_document": "Note verbale No. 12"}
                         if role == "secretariat" and body == "visit" else {}))

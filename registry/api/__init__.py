@@ -2,7 +2,8 @@
 
 from flask import Flask
 
-from registry.api import calendars, docs, oversight, records, structures, visits  # noqa: F401 - views on bp
+# The endpoint modules register their views on bp when imported.
+from registry.api import calendars, docs, oversight, papers, records, structures, visit_requests, visits  # noqa: F401
 from registry.api.auth import authenticate_request, register_error_handlers
 from registry.api.core import bp
 

@@ -58,6 +58,14 @@ def _problem_response(status: int) -> dict:
     return {"description": str(status), "content": {"application/problem+json": {"schema": _ref(s.Problem)}}}
 
 
+def _raw_schema(media: str) -> dict:
+    """A file as the body itself, or (multipart/form-data) in the part `document`, as the page's form sends it."""
+    if media == "multipart/form-data":
+        return {"type": "object", "required": ["document"],
+                "properties": {"document": {"type": "string", "format": "binary"}}}
+    return {"type": "string", "format": "binary"}
+
+
 def _operation(route: Route, defs: dict) -> dict:
     op: dict[str, Any] = {"operationId": route.endpoint, "summary": route.summary, "tags": [route.tag]}
     if route.description:
@@ -77,13 +85,14 @@ def _operation(route: Route, defs: dict) -> dict:
     if route.body is not None:
         op["requestBody"] = {"required": False, "content": {"application/json": {"schema": _ref(route.body)}}}
     if route.raw_body:
-        op["requestBody"] = {"required": True, "content": {media: {"schema": {"type": "string", "format": "binary"}}
+        op["requestBody"] = {"required": True, "content": {media: {"schema": _raw_schema(media)}
                                                            for media in route.raw_body}}
     success: dict = {"description": route.summary}
     if route.response is not None:
         success["content"] = {"application/json": {"schema": _ref(route.response)}}
     elif route.media_type != "application/json":
-        success["content"] = {route.media_type: {"schema": {"type": "string", "format": "binary"}}}
+        success["content"] = {media: {"schema": {"type": "string", "format": "binary"}}
+                              for media in route.media_type.split("|")}
     if route.etag:
         success["headers"] = {"ETag": {"schema": {"type": "string"}}}
     responses = {str(route.status): success}

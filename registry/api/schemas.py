@@ -27,6 +27,7 @@ from registry.exercises.forms import MAX_PARTICIPANTS, MAX_PHASES
 from registry.exports.writers import FORMATS
 from registry.models.exercise import NAME_MAX, SHORT_MAX, TEXT_MAX
 from registry.models.submission import SOURCE_DOCUMENT_MAX
+from registry.models.visit import FILENAME_MAX
 from registry.services.exercise_queries import MAX_PAGE, SEARCH_MAX, SORTS
 from registry.services.exercises import COUNT_FIELDS, TEXT_FIELDS
 from registry.services.submissions import COMMENT_MAX, LANGUAGES
@@ -660,3 +661,99 @@ class InquiryOut(Response):
 
 class InquiryList(Response):
     items: list[InquiryOut]
+
+
+# --- after a visit: the host's report and the visiting states' remarks (services/visit_papers.py) -------------
+
+
+class PaperCreate(Request):
+    """A new draft report (the host state) or remarks (a state that took part) about a held visit.
+    The Secretariat opening the host's report on its behalf names the state's document in `source_document`."""
+
+    visibility: VisibilityName = "members"  # type: ignore[valid-type]
+    original_language: Language = "ru"  # type: ignore[valid-type]
+    source_document: _text(SOURCE_DOCUMENT_MAX) = None  # type: ignore[valid-type]
+
+
+class PaperUpdate(Request):
+    """The whole draft as it should be saved (the signed document is sent with PUT .../document).
+    `held_from` and `held_to` belong to the report only."""
+
+    text: _text(TEXT_MAX) = ""  # type: ignore[valid-type]
+    held_from: date | None = None
+    held_to: date | None = None
+    remove_document: StrictBool = Field(False, description="Detach the signed document of the draft.")
+    visibility: VisibilityName | None = None  # type: ignore[valid-type]
+
+
+class PaperDocumentQuery(Query):
+    filename: Annotated[StrictStr | None, Field(max_length=FILENAME_MAX, description=(
+        "The document's name, for a raw body (multipart/form-data carries its own); by default the record's "
+        "reference."))] = None
+
+
+class PaperDocumentOut(Response):
+    filename: str
+    content_type: str = Field(description="From the content itself (PDF, PNG or JPEG), not from the request.")
+    size: int
+    sha256: str
+    url: str = Field(description="Where to download it (with X-Checksum-SHA256).")
+
+
+class PaperDetailsOut(Response):
+    visit: str = Field(description="The visit's reference.")
+    held_from: date | None
+    held_to: date | None
+    text: str | None
+    document: PaperDocumentOut | None
+
+
+class PaperOut(Envelope):
+    paper: PaperDetailsOut | None
+    findings: list[Finding] = []
+
+
+# --- requests for a visit: a state asks another; the host accepts or declines (services/visit_requests.py) ----
+
+
+class VisitRequestIn(Request):
+    """Your state asks `host` (a member state) for a visit to a named facility."""
+
+    host: StateCode
+    facility: _text(NAME_MAX) = None  # type: ignore[valid-type]
+    kind: Annotated[StrictStr | None, Field(max_length=40, description="A visit kind, as for offers.")] = None
+    preferred_from: date | None = None
+    preferred_to: date | None = None
+    purpose: _text(TEXT_MAX) = None  # type: ignore[valid-type]
+
+
+class VisitRequestAcceptIn(Request):
+    places: Annotated[StrictInt, Field(json_schema_extra={"minimum": 1, "maximum": 50},
+                                       description="Places offered to the requesting state.")] = 2
+
+
+class VisitRequestDeclineIn(Request):
+    reason: _text(TEXT_MAX) = ""  # type: ignore[valid-type]
+
+
+class VisitRequestOut(Response):
+    reference: str
+    version: int = Field(description="If-Match of accept, decline and withdraw.")
+    status: str
+    requesting_state: str
+    host_state: str
+    kind: str | None
+    facility: str
+    preferred_from: date | None
+    preferred_to: date | None
+    purpose: str
+    created_at: datetime
+    decided_at: datetime | None
+    decline_reason: str
+    offer: str | None = Field(description="The host's draft offer opened by accepting (a visit reference).")
+    actions: list[str]
+
+
+class VisitRequestList(Response):
+    items: list[VisitRequestOut]
+    truncated: bool

@@ -131,8 +131,9 @@ def may_start(actor, visit: Visit, record_type: RecordType) -> str | None:
 
 
 def start_paper(actor, visit: Visit, record_type: RecordType, *, visibility="members", language="ru",
-                idempotency_key=None) -> Submission:
-    """Open the report (host) or the remarks (a visiting state) as a draft."""
+                idempotency_key=None, source_document=None) -> Submission:
+    """Open the report (host) or the remarks (a visiting state) as a draft. The Secretariat, opening it on the
+    host's behalf, names the state's document it copies (`source_document`), as for every record."""
     existing = workflow.previously_created(actor, idempotency_key)
     if existing is not None:
         return existing
@@ -142,7 +143,7 @@ def start_paper(actor, visit: Visit, record_type: RecordType, *, visibility="mem
     state = visit.submission.state if record_type == RecordType.VISIT_REPORT else actor.state
     require(actor, "submission.file", state)
     submission = workflow.create_submission(actor, record_type, state, visibility=visibility, language=language,
-                                            idempotency_key=idempotency_key)
+                                            idempotency_key=idempotency_key, source_document=source_document)
     paper = VisitPaper(revision_id=submission.current_revision.id, visit_id=visit.id)
     if record_type == RecordType.VISIT_REPORT:
         paper.held_from, paper.held_to = visit.start_date, visit.end_date
