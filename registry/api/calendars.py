@@ -1,6 +1,6 @@
 """Annual calendars over the calendar service and the calendar list's own query (registry/calendars)."""
 
-from flask import request, url_for
+from flask import request
 from flask_login import current_user
 
 from registry.api import schemas as s
@@ -9,12 +9,12 @@ from registry.api.problems import problem
 from registry.api.records import (
     RECORD_ERRORS,
     WRITE_ERRORS,
+    created_response,
     envelope,
     etag,
     filing_state,
-    idempotency_key,
     if_match,
-    replayed,
+    replay,
 )
 from registry.calendars.routes import _calendar_rows, parse_filters
 from registry.db import db
@@ -45,10 +45,6 @@ def _entries(body) -> list[EntryInput]:
                        planned_end=e.planned_end, area=e.area, troops=e.troops) for e in body.entries]
 
 
-def _location(submission) -> str:
-    return url_for("api.get_calendar", reference=submission.reference)
-
-
 @endpoint("/calendars", "GET", scope="read", tag="Annual calendars", query=s.CalendarListQuery,
           response=s.CalendarList, errors=(401, 403, 422), summary="List annual calendars",
           description="The calendars the caller may see, in the version they read, newest year first (the "
@@ -74,21 +70,16 @@ def get_calendar(reference: str):
           response=s.CalendarOut, status=201, etag=True, idempotent_create=True, errors=(401, 403, 422),
           summary="Create a draft annual calendar")
 def create_calendar(body):
-    key, refused = idempotency_key()
-    if refused is not None:
-        return refused
-    existing, refused = replayed(key, RecordType.CALENDAR)
-    if refused is not None:
-        return refused
-    if existing is not None:
-        return ok(calendar_out(existing), headers={"ETag": etag(existing), "Location": _location(existing)})
+    key, answered = replay(RecordType.CALENDAR, calendar_out, "api.get_calendar")
+    if answered is not None:
+        return answered
     state, on_behalf = filing_state(body.state)
     submission = svc.create_calendar(current_user, state, body.year, _entries(body), remarks=body.remarks,
                                      visibility=body.visibility, language=body.original_language,
                                      is_nil=body.is_nil, source_document=body.source_document if on_behalf else None,
                                      idempotency_key=key)
     db.session.commit()
-    return ok(calendar_out(submission), 201, headers={"ETag": etag(submission), "Location": _location(submission)})
+    return created_response(submission, calendar_out, "api.get_calendar")
 
 
 @endpoint("/calendars/<reference>", "PUT", scope="file", tag="Annual calendars", body=s.CalendarUpdate,

@@ -10,7 +10,7 @@ from flask_login import current_user
 from registry.api import schemas as s
 from registry.api.core import endpoint, ok
 from registry.api.problems import problem
-from registry.api.records import RECORD_ERRORS, WRITE_ERRORS, envelope, etag, idempotency_key, if_match, replayed
+from registry.api.records import RECORD_ERRORS, WRITE_ERRORS, created_response, envelope, etag, if_match, replay
 from registry.db import db
 from registry.enums import RecordType, Role
 from registry.i18n import _
@@ -61,26 +61,17 @@ def paper_out(submission) -> s.PaperOut:
                       findings=findings)
 
 
-def _location(submission) -> str:
-    return url_for("api.get_visit_paper", reference=submission.reference)
-
-
 def _start(reference: str, body, record_type: RecordType):
-    key, refused = idempotency_key()
-    if refused is not None:
-        return refused
-    existing, refused = replayed(key, record_type)
-    if refused is not None:
-        return refused
-    if existing is not None:
-        return ok(paper_out(existing), headers={"ETag": etag(existing), "Location": _location(existing)})
+    key, answered = replay(record_type, paper_out, "api.get_visit_paper")
+    if answered is not None:
+        return answered
     visit = visit_svc.visit_of(visible_submission_or_404(reference, RecordType.VISIT))
     on_behalf = current_user.role == Role.SECRETARIAT
     paper = svc.start_paper(current_user, visit, record_type, visibility=body.visibility,
                             language=body.original_language, idempotency_key=key,
                             source_document=body.source_document if on_behalf else None)
     db.session.commit()
-    return ok(paper_out(paper), 201, headers={"ETag": etag(paper), "Location": _location(paper)})
+    return created_response(paper, paper_out, "api.get_visit_paper")
 
 
 START_ERRORS = (401, 403, 404, 422)

@@ -160,6 +160,27 @@ def replayed(key: str | None, record_type: RecordType):
     return existing, None
 
 
+def created_response(submission, render, endpoint: str, status: int = 201):
+    """A record just opened (201) or opened by an earlier request with the same key (200): its body, ETag and
+    Location."""
+    location = url_for(endpoint, reference=submission.reference)
+    return ok(render(submission), status, headers={"ETag": etag(submission), "Location": location})
+
+
+def replay(record_type: RecordType, render, endpoint: str):
+    """Before a create: (key, None) to go on, or (None, the response to give): the record an earlier request
+    with this Idempotency-Key opened, or the problem of a malformed key or one used for another record type."""
+    key, refused = idempotency_key()
+    if refused is not None:
+        return None, refused
+    existing, refused = replayed(key, record_type)
+    if refused is not None:
+        return None, refused
+    if existing is not None:
+        return None, created_response(existing, render, endpoint, 200)
+    return key, None
+
+
 def filing_state(code: str | None) -> tuple[MemberState, bool]:
     """The state a new record is filed for: the one named, else the officer's own; the Secretariat must name
     one (it files on a state's behalf). The service checks that the caller may file for it."""
@@ -211,14 +232,9 @@ def get_exercise(reference: str):
           description="Opens a draft, as the form does. With an Idempotency-Key (16-64 letters, digits, - or _) a "
                       "retried request returns the record the first one opened (200) instead of a second one.")
 def create_exercise(body):
-    key, refused = idempotency_key()
-    if refused is not None:
-        return refused
-    existing, refused = replayed(key, RecordType.EXERCISE)
-    if refused is not None:
-        return refused
-    if existing is not None:
-        return ok(exercise_out(existing), headers={"ETag": etag(existing), "Location": _location(existing)})
+    key, answered = replay(RecordType.EXERCISE, exercise_out, "api.get_exercise")
+    if answered is not None:
+        return answered
     state, on_behalf = filing_state(body.state)
     try:
         submission = svc.create_exercise(
@@ -227,11 +243,7 @@ def create_exercise(body):
     except ValidationFailed as exc:
         raise renamed(exc) from exc
     db.session.commit()
-    return ok(exercise_out(submission), 201, headers={"ETag": etag(submission), "Location": _location(submission)})
-
-
-def _location(submission: Submission) -> str:
-    return url_for("api.get_exercise", reference=submission.reference)
+    return created_response(submission, exercise_out, "api.get_exercise")
 
 
 @endpoint("/exercises/<reference>", "PUT", scope="file", tag="Exercise notifications", body=s.ExerciseUpdate,

@@ -2,7 +2,7 @@
 snapshot stores it, a new draft (a copy of the last accepted one), the ministry's names, and the whole chart
 replaced from the import template's CSV or XLSX (checked as a whole by services/structure_import.py)."""
 
-from flask import request, url_for
+from flask import request
 from flask_login import current_user
 
 from registry.api import schemas as s
@@ -11,12 +11,12 @@ from registry.api.problems import problem
 from registry.api.records import (
     RECORD_ERRORS,
     WRITE_ERRORS,
+    created_response,
     envelope,
     etag,
     filing_state,
-    idempotency_key,
     if_match,
-    replayed,
+    replay,
 )
 from registry.db import db
 from registry.enums import RecordType
@@ -43,10 +43,6 @@ def structure_out(submission) -> s.StructureOut:
     return s.StructureOut(**envelope(submission, revision_no), structure=snapshot, findings=findings)
 
 
-def _location(submission) -> str:
-    return url_for("api.get_structure", reference=submission.reference)
-
-
 @endpoint("/structures", "GET", scope="read", tag="Ministry structures", response=s.StructureList,
           errors=(401, 403), summary="List structure disclosures",
           description="The disclosures the caller may see, newest as-of date first (the list page's query).")
@@ -67,20 +63,15 @@ def get_structure(reference: str):
           response=s.StructureOut, status=201, etag=True, idempotent_create=True, errors=(401, 403, 422),
           summary="Create a draft disclosure")
 def create_structure(body):
-    key, refused = idempotency_key()
-    if refused is not None:
-        return refused
-    existing, refused = replayed(key, RecordType.STRUCTURE)
-    if refused is not None:
-        return refused
-    if existing is not None:
-        return ok(structure_out(existing), headers={"ETag": etag(existing), "Location": _location(existing)})
+    key, answered = replay(RecordType.STRUCTURE, structure_out, "api.get_structure")
+    if answered is not None:
+        return answered
     state, on_behalf = filing_state(body.state)
     submission = svc.create_structure(current_user, state, body.year, visibility=body.visibility,
                                       language=body.original_language, idempotency_key=key,
                                       source_document=body.source_document if on_behalf else None)
     db.session.commit()
-    return ok(structure_out(submission), 201, headers={"ETag": etag(submission), "Location": _location(submission)})
+    return created_response(submission, structure_out, "api.get_structure")
 
 
 @endpoint("/structures/<reference>", "PUT", scope="file", tag="Ministry structures", body=s.StructureUpdate,

@@ -3,7 +3,7 @@ service (services/visits.py) and the visit list's own query (registry/visits/lis
 
 from datetime import time
 
-from flask import request, url_for
+from flask import request
 from flask_login import current_user
 
 from registry.api import schemas as s
@@ -12,12 +12,12 @@ from registry.api.problems import problem
 from registry.api.records import (
     RECORD_ERRORS,
     WRITE_ERRORS,
+    created_response,
     envelope,
     etag,
     filing_state,
-    idempotency_key,
     if_match,
-    replayed,
+    replay,
 )
 from registry.db import db
 from registry.enums import RecordType
@@ -91,10 +91,6 @@ def renamed(exc: ValidationFailed) -> ValidationFailed:
     return ValidationFailed(errors)
 
 
-def _location(submission) -> str:
-    return url_for("api.get_visit", reference=submission.reference)
-
-
 @endpoint("/visits", "GET", scope="read", tag="Visits", query=s.VisitListQuery, response=s.VisitList,
           errors=(401, 403, 422), summary="List visit offers",
           description="Upcoming (default), past or all visits the caller may see, with the visit list's filters.")
@@ -121,14 +117,9 @@ def get_visit(reference: str):
           description="The host state's officer (or the Secretariat on its behalf). Submit it through "
                       "/records/{reference}/submit; once accepted, the invitations go out.")
 def create_visit(body):
-    key, refused = idempotency_key()
-    if refused is not None:
-        return refused
-    existing, refused = replayed(key, RecordType.VISIT)
-    if refused is not None:
-        return refused
-    if existing is not None:
-        return ok(visit_out(existing), headers={"ETag": etag(existing), "Location": _location(existing)})
+    key, answered = replay(RecordType.VISIT, visit_out, "api.get_visit")
+    if answered is not None:
+        return answered
     state, on_behalf = filing_state(body.state)
     try:
         submission = svc.create_offer(current_user, state, to_offer(body), visibility=body.visibility,
@@ -137,7 +128,7 @@ def create_visit(body):
     except ValidationFailed as exc:
         raise renamed(exc) from exc
     db.session.commit()
-    return ok(visit_out(submission), 201, headers={"ETag": etag(submission), "Location": _location(submission)})
+    return created_response(submission, visit_out, "api.get_visit")
 
 
 @endpoint("/visits/<reference>", "PUT", scope="file", tag="Visits", body=s.VisitOfferUpdate, response=s.VisitOut,
