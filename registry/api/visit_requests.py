@@ -2,7 +2,6 @@
 its draft offer) or declines; the asking state may withdraw an open request. Over the service the pages call
 (services/visit_requests.py), with the pages' scoping (`visible`) and the request's version in If-Match."""
 
-import re
 
 from flask import abort, request, url_for
 from flask_login import current_user
@@ -19,20 +18,11 @@ from registry.services import visit_requests as svc
 from registry.services.errors import ValidationFailed
 from registry.services.permissions import can, require
 from registry.services.scoping import visible
-from registry.visits.requests import REFERENCE
+from registry.visits.requests import request_or_404 as _request_or_404
 
 LIST_LIMIT = 500  # as the requests page
 TAG = "Visit requests"
 DECIDE_ERRORS = (401, 403, 404, 409, 412, 422, 428)
-
-
-def _request_or_404(reference: str) -> VisitRequest:
-    if not re.fullmatch(REFERENCE, (reference or "").upper(), re.ASCII):
-        abort(404)
-    found = db.session.scalar(visible(current_user, VisitRequest).where(VisitRequest.reference == reference.upper()))
-    if found is None:
-        abort(404)
-    return found
 
 
 def _actions(item: VisitRequest) -> list[str]:

@@ -22,7 +22,8 @@ from registry.web import apply_errors, login_required
 REFERENCE = r"VRQ-\d{4}-\d{4,8}"
 
 
-def _request_or_404(reference: str) -> VisitRequest:
+def request_or_404(reference: str) -> VisitRequest:
+    """The visit request of this reference if the user may see it (the pages and the API), else 404."""
     if not re.fullmatch(REFERENCE, (reference or "").upper(), re.ASCII):
         abort(404)
     found = db.session.scalar(visible(current_user, VisitRequest).where(VisitRequest.reference == reference.upper()))
@@ -70,7 +71,7 @@ def new_request():
 @bp.route("/requests/<reference>")
 @login_required
 def request_detail(reference: str):
-    found = _request_or_404(reference)
+    found = request_or_404(reference)
     return render_template(
         "visits/request_detail.html", item=found, locale=filing.reader_locale(),
         may_decide=found.status.value == "open" and can(current_user, "visit.decide_request", found),
@@ -84,7 +85,7 @@ def request_detail(reference: str):
 @bp.route("/requests/<reference>/decide", methods=["POST"])
 @login_required
 def decide_request(reference: str):
-    found = _request_or_404(reference)
+    found = request_or_404(reference)
     require(current_user, "visit.decide_request", found)
     form = DecideRequestForm()
     if form.validate():
@@ -121,7 +122,7 @@ def decide_request(reference: str):
 @bp.route("/requests/<reference>/withdraw", methods=["POST"])
 @login_required
 def withdraw_request(reference: str):
-    found = _request_or_404(reference)
+    found = request_or_404(reference)
     require(current_user, "visit.withdraw_request", found)
     form = LockForm()
     if form.validate():
