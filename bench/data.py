@@ -131,11 +131,12 @@ def create(backend: str, tmp: str, label: str = "bench") -> BenchDatabase:
         for state in members:
             user = user_service.create_user(CLI, email=OFFICER.format(code=state.code.lower()),
                                             display_name=f"Liaison officer {state.code}", role="officer",
-                                            state_id=state.id, password=PASSWORD)
+                                            state_id=state.id, password=PASSWORD,
+                                            temporary_password=False)
             users[user.email] = user
         for email, role in ((SECRETARIAT, "secretariat"), (AUDITOR, "auditor")):
             users[email] = user_service.create_user(CLI, email=email, display_name=role.title(), role=role,
-                                                    password=PASSWORD)
+                                                    password=PASSWORD, temporary_password=False)
         db.session.commit()
         bench = BenchDatabase(backend, url, tmp, app, [s.id for s in members], {s.id: s.code for s in members},
                               {email: u.id for email, u in users.items()}, created=created)

@@ -272,9 +272,11 @@ def bench_backend(backend: str, sizes: list[int], xlsx_rows: int, profile_rows: 
         app = create_app(app_config(url, tmp))
         with app.app_context():
             state_service.load_state_seeds()
-            user_service.create_user(CLI, email=AUDITOR, display_name="Auditor", role="auditor", password=PASSWORD)
+            user_service.create_user(CLI, email=AUDITOR, display_name="Auditor", role="auditor", password=PASSWORD,
+                                     temporary_password=False)
             secretariat = user_service.create_user(CLI, email="secretariat@bench.example.org",
-                                                   display_name="Secretariat", role="secretariat", password=PASSWORD)
+                                                   display_name="Secretariat", role="secretariat", password=PASSWORD,
+                                                   temporary_password=False)
             db.session.commit()
             secretariat_id = secretariat.id
             members = list(db.session.scalars(select(MemberState.id).order_by(MemberState.code)))[:10]

@@ -84,9 +84,9 @@ def main() -> None:
             state_service.load_state_seeds()
             kg = db.session.scalar(select(MemberState.id).where(MemberState.code == "KG"))
             user_service.create_user(CLI, email="officer@bench.example.org", display_name="Officer", role="officer",
-                                     state_id=kg, password=PASSWORD)
+                                     state_id=kg, password=PASSWORD, temporary_password=False)
             user_service.create_user(CLI, email="reviewer@bench.example.org", display_name="Reviewer",
-                                     role="secretariat", password=PASSWORD)
+                                     role="secretariat", password=PASSWORD, temporary_password=False)
             db.session.commit()
 
         officer, reviewer = app.test_client(), app.test_client()
