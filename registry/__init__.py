@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry.config import load_config
 from registry.db import db, engine_options, is_busy_error
+from registry import page_cache
 from registry.i18n import _, babel, select_locale
 from registry.services import audit as audit_service
 from registry.services.errors import Conflict, NotFound, PermissionDenied
@@ -38,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     _register_record_types()
     csrf.init_app(app)
+    page_cache.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     _init_login(app)
     _register_blueprints(app)

@@ -138,6 +138,8 @@ def load_config(instance_path: str, environ: dict | None = None, overrides: dict
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
         "MAIL_FROM": env.get("MAIL_FROM", "registry@localhost"),
         "PAGE_SIZE": 50,
+        # Rendered lists kept per worker until the registry changes (registry/page_cache.py); 0 turns it off.
+        "PAGE_CACHE_BYTES": int(env.get("PAGE_CACHE_BYTES", str(32 * 1024 * 1024))),
         # Audit chain checkpoints: Ed25519 key file (kept outside the database and its backups), the file every
         # checkpoint is also appended to, and the name signed into them. Development defaults live in instance/.
         "AUDIT_SIGNING_KEY_FILE": env.get("AUDIT_SIGNING_KEY_FILE")

@@ -18,6 +18,7 @@ from registry.enums import ExerciseType, Role, Visibility
 from registry.exercises import bp
 from registry.i18n import _
 from registry.models import MemberState, Submission
+from registry.page_cache import cached_page
 from registry.services.exercise_queries import (
     LISTED_STATUSES,
     MAX_YEAR,
@@ -50,6 +51,11 @@ def _may_file() -> bool:
 @bp.route("/")
 @login_required
 def index():
+    return cached_page(_list_page)
+
+
+def _list_page() -> str:
+    """The list for the current reader and query string (kept in the page cache: registry/page_cache.py)."""
     parsed = parse_filters(request.args)
     sort = clean_sort(request.args.get("sort"))
     after = request.args.get("after") or None
@@ -81,6 +87,11 @@ def index():
 def year(year: int):
     if not MIN_YEAR <= year <= MAX_YEAR:
         abort(404)
+    return cached_page(lambda: _year_page(year))
+
+
+def _year_page(year: int) -> str:
+    """Every exercise of the year the reader may see, by month (kept in the page cache like the list)."""
     rows = exercise_rows(current_user, ExerciseFilters(year=year), sort="start_asc", limit=None).rows
     months = []
     for month in range(1, 13):
