@@ -1,21 +1,28 @@
 """Enumerations that carry their own label (translated) and badge colour."""
 
 import enum
+import functools
 
 from sqlalchemy import Enum as SAEnum
 
 from registry.i18n import _l
 
 
+@functools.cache
+def _label_table(cls) -> dict:
+    """The class's lazy labels, built once: a list page reads a label per row, and `_labels()` builds a dict."""
+    return cls._labels()
+
+
 class LabelledEnum(enum.StrEnum):
     @property
     def label(self) -> str:
-        return str(self._labels()[self])
+        return str(_label_table(type(self))[self])
 
     @property
     def lazy_label(self):
         """The label, translated when shown: for text built now and read later in another language."""
-        return self._labels()[self]
+        return _label_table(type(self))[self]
 
     @property
     def badge(self) -> str:
