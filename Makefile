@@ -100,12 +100,26 @@ clean:
 
 # Benchmarks (never part of `make test`): the structure chart on SQLite, then bench/suite.py on SQLite and, when it
 # answers, PostgreSQL: data of 10 thousand, 100 thousand and a million notifications; page times, throughput under
-# gunicorn (needs `wrk`: apt-get install wrk), filings with 8 writers, audit verification, and bench/exports.py
+# gunicorn (with `wrk`), filings with 8 writers, audit verification, and bench/exports.py
 # (takes a long while; see docs/benchmarks.md). BENCH_ARGS passes options to bench/suite.py, e.g.
 # BENCH_ARGS="--sizes 10000,100000", BENCH_ARGS="--quick" (10 thousand only), BENCH_ARGS="--skip exports".
+# The command-line tools the benchmarks compare with or drive (Debian packages), installed with apt when missing.
 BENCH_ARGS ?=
-.PHONY: bench
-bench: $(VENV)/.installed-app i18n-compile
+BENCH_PACKAGES := wrk sqlite3 postgresql-client
+.PHONY: bench bench-deps
+bench-deps:
+	@if command -v wrk >/dev/null && command -v sqlite3 >/dev/null && command -v psql >/dev/null; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "== installing $(BENCH_PACKAGES) for the benchmarks =="; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q $(BENCH_PACKAGES) >/dev/null 2>&1 \
+		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(BENCH_PACKAGES) >/dev/null 2>&1; } \
+		|| echo "== could not install $(BENCH_PACKAGES): the parts that need them say so and are skipped =="; \
+	else \
+		echo "== $(BENCH_PACKAGES) missing and cannot be installed here (needs root and apt-get) =="; \
+	fi
+
+bench: $(VENV)/.installed-app i18n-compile bench-deps
 	$(BIN)/python bench/structure_chart.py
 	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
