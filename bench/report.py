@@ -61,7 +61,10 @@ def render(results: dict) -> list[str]:
                             f"before and {t['hello_after']['requests_per_second']:.0f}/s after; logged-in list "
                             f"{t['list']['requests_per_second']:.1f}/s (p50 latency {t['list']['latency_p50']}, "
                             f"{t['list']['non_2xx']} non-2xx): **{t['list_share_of_hello']:.1%}** of hello "
-                            "(target >= 25%)."]
+                            "(target >= 25%)" + (
+                                f"; with every request rendered (page cache off) "
+                                f"{t['list_rendered']['requests_per_second']:.1f}/s, "
+                                f"{t['list_rendered_share_of_hello']:.1%} of hello." if "list_rendered" in t else ".")]
             if "writes" in entry:
                 w = entry["writes"]
                 out += ["", f"Filings (create + submit, each committed) by {w['writers']} writer processes, "

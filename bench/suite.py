@@ -154,7 +154,9 @@ def summary(results: dict) -> list[str]:
                 lines.append(f"  throughput: list {t['list']['requests_per_second']:.0f}/s, hello "
                              f"{t['hello']['requests_per_second']:.0f}/s, then "
                              f"{t['hello_after']['requests_per_second']:.0f}/s: {t['list_share_of_hello']:.1%} "
-                             "(target >= 25%)")
+                             "(target >= 25%)"
+                             + (f"; page cache off {t['list_rendered']['requests_per_second']:.0f}/s "
+                                f"{t['list_rendered_share_of_hello']:.1%}" if "list_rendered" in t else ""))
             if "writes" in entry:
                 w = entry["writes"]
                 lines.append(f"  writes: {w['filings_per_second']:.1f} filings/s, 8 writers, {w['locked']} locked, "

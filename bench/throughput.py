@@ -87,8 +87,8 @@ def run_wrk(url: str, seconds: int, connections: int, cookie: str | None = None)
 
 
 def measure(bench, seconds: int = 10, connections: int = 4) -> dict:
-    """Bare hello, then the logged-in list, then hello again (the machine is shared: the two hello runs show
-    how much the load moved during the measurement)."""
+    """Bare hello, then the logged-in list (page cache on, then off), then hello again (the machine is shared:
+    the two hello runs show how much the load moved during the measurement)."""
     if WRK is None:
         return {"skipped": "wrk is not installed (Debian: apt-get install wrk)"}
     import data
@@ -101,15 +101,21 @@ def measure(bench, seconds: int = 10, connections: int = 4) -> dict:
         results["hello"] = run_wrk(f"http://127.0.0.1:{port}/", seconds, connections)
     finally:
         stop(hello)
-    port = free_port()
-    registry = start_gunicorn("registry_app:app", port, {"BENCH_DATABASE_URL": bench.url, "BENCH_TMP": bench.tmp})
-    try:
-        cookie = session_cookie(port, data.OFFICER.format(code="kz"), data.PASSWORD)
-        url = f"http://127.0.0.1:{port}/exercises/"
-        run_wrk(url, 2, connections, cookie)  # warm-up: both workers' first requests
-        results["list"] = run_wrk(url, seconds, connections, cookie)
-    finally:
-        stop(registry)
+    # The list as users mostly meet it (the page cache on: a repeated view of an unchanged registry), then every
+    # request rendered (the page cache off: the first view after any change).
+    for name, cache_bytes in (("list", None), ("list_rendered", "0")):
+        port = free_port()
+        env = {"BENCH_DATABASE_URL": bench.url, "BENCH_TMP": bench.tmp}
+        if cache_bytes is not None:
+            env["BENCH_PAGE_CACHE_BYTES"] = cache_bytes
+        registry = start_gunicorn("registry_app:app", port, env)
+        try:
+            cookie = session_cookie(port, data.OFFICER.format(code="kz"), data.PASSWORD)
+            url = f"http://127.0.0.1:{port}/exercises/"
+            run_wrk(url, 2, connections, cookie)  # warm-up: both workers' first requests
+            results[name] = run_wrk(url, seconds, connections, cookie)
+        finally:
+            stop(registry)
     port = free_port()
     hello = start_gunicorn("hello_app:app", port, {})
     try:
@@ -118,4 +124,5 @@ def measure(bench, seconds: int = 10, connections: int = 4) -> dict:
         stop(hello)
     baseline = (results["hello"]["requests_per_second"] + results["hello_after"]["requests_per_second"]) / 2
     results["list_share_of_hello"] = results["list"]["requests_per_second"] / baseline
+    results["list_rendered_share_of_hello"] = results["list_rendered"]["requests_per_second"] / baseline
     return results

@@ -77,7 +77,6 @@ def _register_record_types() -> None:
 
 
 def _init_login(app: Flask) -> None:
-    from registry.models import User
     from registry.services.sessions import find_live_session
 
     login_manager.init_app(app)
@@ -90,11 +89,11 @@ def _init_login(app: Flask) -> None:
     def load_user(user_id: str):
         if not user_id.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.active:
+        found = find_live_session(int(user_id), session.get("sid"))
+        if found is None:
             return None
-        row = find_live_session(user.id, session.get("sid"))
-        if row is None:
+        row, user = found
+        if not user.active:
             return None
         g.login_session = row
         return user
