@@ -55,7 +55,8 @@ def pages_for(size: int, members: dict[str, int]) -> dict[str, str]:
         "detail_own": f"/exercises/{reference(kz_accepted)}",
         "detail_other": f"/exercises/{reference(cn_public)}",
         "year": "/exercises/year/2015",
-        "home": "/states/",
+        "dashboard": "/",  # the officer's first page: what the state must do next
+        "states": "/states/",
         "bare": "/healthz",
     }
 

@@ -14,7 +14,8 @@ LABELS = {
     "list": "list, first page", "list_state_date": "list, one state, three months", "list_search": "list, text search",
     "list_deep": "list, a page in the middle (keyset)", "detail_own": "record page, own state",
     "detail_other": "record page, another state", "year": "year view (every exercise of 2015)",
-    "home": "home (`/` redirects to the states list)", "bare": "bare page `/healthz` (baseline)",
+    "home": "home (`/`, before the dashboards: the states list)", "dashboard": "dashboard (`/`, the officer's)",
+    "states": "member states list", "bare": "bare page `/healthz` (baseline)",
 }
 
 
