@@ -14,7 +14,8 @@ scope, whose changes are audited too), their session's CSRF token (in the sign-o
 language, the day (the current year, statuses that depend on the date), the path and the exact query string.
 Nothing is shared between sessions. A page with a flashed message is neither served from nor kept in the cache.
 The cache is bounded in bytes (PAGE_CACHE_BYTES per worker; 0 turns it off) and drops the least recently used
-pages first. Only pages that change no data use it (lists; see exercises/listing.py).
+pages first. Only pages that change no data use it: the exercise list and year view (exercises/listing.py), the
+officers' and the Secretariat's dashboards (core/routes.py).
 """
 
 import threading

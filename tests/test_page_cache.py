@@ -89,6 +89,16 @@ def test_the_year_view_is_cached_the_same_way(app, client, login_as, page_cache)
     assert references(client.get(year)) == {reference}
 
 
+def test_the_officers_dashboard_is_cached_and_shows_a_new_draft_at_once(app, client, login_as, page_cache):
+    login_as("officer", "KZ")
+    assert client.get("/").status_code == 200
+    with statements(app) as seen:
+        assert client.get("/").status_code == 200
+    assert len(seen) <= 4, seen  # the sign-in's session, the settings, the registry's version: no dashboard query
+    reference = file_draft(app, client)
+    assert reference in text_of(client.get("/"))  # "drafts to finish"
+
+
 def test_a_change_made_by_another_user_shows_at_once(app, client, login_as, make_user, page_cache):
     login_as("officer", "KZ")
     assert references(client.get(LIST)) == set()

@@ -10,6 +10,7 @@ from wtforms import ValidationError
 from registry.db import db, utcnow
 from registry.enums import Role
 from registry.i18n import _
+from registry.page_cache import cached_page
 from registry.services import charts, dashboards
 from registry.services import users as user_service
 from registry.services.errors import ValidationFailed
@@ -28,14 +29,21 @@ def home():
     if role == Role.ADMIN:
         return render_template("core/home_admin.html", board=dashboards.admin_dashboard(current_user),
                                today=now.date(), locale=locale)
-    pictures = charts.build(current_user, now.date(), locale)
-    if role == Role.OFFICER:
-        board, template = dashboards.officer_dashboard(current_user, now.date()), "core/home_officer.html"
-    elif role == Role.SECRETARIAT:
-        board, template = dashboards.secretariat_dashboard(current_user, now.date(), now), "core/home_secretariat.html"
-    else:
-        board, template = dashboards.auditor_dashboard(current_user, now), "core/home_auditor.html"
-    return render_template(template, board=board, charts=pictures, today=now.date(), locale=locale)
+    if role == Role.AUDITOR:  # its counts run to the minute (refusals of the last 7 days): never cached
+        return render_template("core/home_auditor.html", board=dashboards.auditor_dashboard(current_user, now),
+                               charts=charts.build(current_user, now.date(), locale), today=now.date(), locale=locale)
+
+    def dashboard() -> str:
+        """The officer's and the Secretariat's: what they show changes with the registry and the day only."""
+        if role == Role.OFFICER:
+            board, template = dashboards.officer_dashboard(current_user, now.date()), "core/home_officer.html"
+        else:
+            board = dashboards.secretariat_dashboard(current_user, now.date(), now)
+            template = "core/home_secretariat.html"
+        return render_template(template, board=board, charts=charts.build(current_user, now.date(), locale),
+                               today=now.date(), locale=locale)
+
+    return cached_page(dashboard)
 
 
 @bp.route("/healthz")
