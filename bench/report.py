@@ -57,15 +57,19 @@ def render(results: dict) -> list[str]:
                 out += pages_table(report, entry, smallest)
             if "throughput" in entry and "list" in entry["throughput"]:
                 t = entry["throughput"]
+                rounds = "; ".join(" / ".join(f"{r[n]['requests_per_second']:.0f}" for n in ("hello", "list",
+                                                                                              "list_rendered"))
+                                   for r in t.get("rounds", []))
                 out += ["", f"Throughput under gunicorn (2 workers, wrk, {t['connections']} connections, "
-                            f"{t['seconds']} s each): bare Flask hello {t['hello']['requests_per_second']:.0f}/s "
-                            f"before and {t['hello_after']['requests_per_second']:.0f}/s after; logged-in list "
+                            f"{t['seconds']} s each, best of {len(t.get('rounds', [])) or 1} rounds): bare Flask hello "
+                            f"{t['hello']['requests_per_second']:.0f}/s; logged-in list "
                             f"{t['list']['requests_per_second']:.1f}/s (p50 latency {t['list']['latency_p50']}, "
                             f"{t['list']['non_2xx']} non-2xx): **{t['list_share_of_hello']:.1%}** of hello "
                             "(target >= 25%)" + (
                                 f"; with every request rendered (page cache off) "
                                 f"{t['list_rendered']['requests_per_second']:.1f}/s, "
-                                f"{t['list_rendered_share_of_hello']:.1%} of hello." if "list_rendered" in t else ".")]
+                                f"{t['list_rendered_share_of_hello']:.1%} of hello" if "list_rendered" in t else "")
+                            + (f". Rounds (hello / list / list rendered, requests/s): {rounds}." if rounds else ".")]
             if "writes" in entry:
                 w = entry["writes"]
                 out += ["", f"Filings (create + submit, each committed) by {w['writers']} writer processes, "
