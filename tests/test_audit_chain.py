@@ -532,3 +532,104 @@ def test_timestamps_read_back_from_the_database_have_the_chain_s_text_form():
     assert audit_chain.timestamp(when) == "2026-11-27T23:05:07.001234Z"
     assert audit_chain.timestamp(when.replace(microsecond=0)) == "2026-11-27T23:05:07.000000Z"
     assert audit_chain.timestamp(when.astimezone(timezone(timedelta(hours=6)))) == "2026-11-27T23:05:07.001234Z"
+
+
+# --- the database reader's shortcut (audit_chain.ColumnHasher) -----------------------------------------------------
+
+def verify_by_the_orm(app):
+    """What verify_database did before the shortcut: the ORM's rows and `entry_hash` (the reference verdict)."""
+    with app.app_context():
+        head = db.session.execute(select(AuditHead.seq, AuditHead.hash)).first()
+        rows = checkpoints._entry_rows()
+        try:
+            return audit_chain.verify_rows(rows, checkpoints.all_checkpoints(),
+                                           lambda cp: checkpoints.signature_ok(checkpoints.public_key(), cp),
+                                           head=tuple(head))
+        finally:
+            rows.close()
+
+
+def count_reference_hashes(monkeypatch) -> list[int]:
+    """The sequence numbers ColumnHasher handed to the ORM's reading (it does only when its own hash differs)."""
+    asked = []
+    reference = checkpoints._reference_hash
+
+    def counting(prev, seq):
+        asked.append(seq)
+        return reference(prev, seq)
+
+    monkeypatch.setattr(checkpoints, "_reference_hash", counting)
+    return asked
+
+
+def test_the_shortcut_hashes_every_intact_entry_itself_with_the_registry_s_hash(app, monkeypatch):
+    write_entries(app, 12)
+    with app.app_context():
+        audit.record("test.empty", actor_label="x")  # no changes, no object: the nulls
+        audit.record("test.tricky", actor_label='quote " backslash \\ \x01 \u2028 𝄞', object_type="t",
+                     changes={"z": [None, {"b": [True, False, -3, 2**40]}], "A": ["", "\n\t"], "é": [1, 2]})
+        db.session.commit()
+        connection = db.session.connection()
+        hasher = audit_chain.ColumnHasher(checkpoints._reference_hash, sqlite=connection.dialect.name == "sqlite")
+        rows = list(checkpoints._fast_rows(connection))
+        reference = list(checkpoints._entry_rows())
+    with app.app_context():
+        for raw, row in zip(rows, reference, strict=True):
+            assert hasher(row["prev_hash"], raw) == audit_chain.entry_hash(row["prev_hash"], row) == row["hash"]
+    # One entry has a non-ASCII key: the C encoder's order is not the rules' there in general, so it may be
+    # handed over; every other one is hashed by the shortcut alone.
+    assert hasher.fallbacks <= 1
+    asked = count_reference_hashes(monkeypatch)
+    assert verify(app).ok
+    assert len(asked) <= 1
+
+
+TAMPERED_COLUMNS = {
+    "occurred_at": "occurred_at = '2001-02-03 04:05:06.000007'",
+    "actor_label": "actor_label = 'tester1O@example.org'",
+    "actor_role": "actor_role = 'secretariat'",
+    "action": "action = 'test.chang3'",
+    "object_type": "object_type = NULL",
+    "object_id": "object_id = 'EXN-2026-0011'",
+    "state_code": "state_code = 'CN'",
+    "changes": "changes = '{\"troops\": [10, 12], \"note\": [\"\", \"x\"], \"nested\": [{\"b\": 1}, true]}'",
+    "changes-null": "changes = NULL",
+    "outcome": "outcome = 'failure'",
+    "ip": "ip = '10.0.0.1'",
+    "label-as-number": None,
+    "changes-not-json": None,
+}
+
+
+@pytest.mark.parametrize("column", TAMPERED_COLUMNS)
+def test_a_change_to_any_column_fails_the_shortcut_as_it_fails_the_orm_s_reading(app, monkeypatch, column):
+    write_entries(app, 14)
+    sqlite_only = {"label-as-number": "actor_label = 12345",
+                   "changes-not-json": "changes = '{\"troops\": [10, 11]}, \"ip\"'"}
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+    if TAMPERED_COLUMNS[column] is None and not sqlite:
+        pytest.skip("PostgreSQL's column types refuse this value")
+    superuser_sql(app, f"UPDATE audit_log SET {TAMPERED_COLUMNS[column] or sqlite_only[column]} WHERE seq = 10")
+    asked = count_reference_hashes(monkeypatch)
+    result = verify(app)
+    assert (result.ok, result.first_bad_seq) == (False, 10)
+    if column == "changes-not-json":
+        assert "cannot be hashed" in result.message  # the ORM's reading raised before the shortcut existed
+        return
+    else:
+        assert "does not match its hash" in result.message
+        assert asked == [10]  # the verdict is the ORM's reading's, never the shortcut's
+    assert result.lines() == verify_by_the_orm(app).lines()
+
+
+def test_a_rewrite_that_keeps_the_value_verifies_as_it_did_through_the_orm(app, monkeypatch):
+    """Another spelling of the same JSON (key order, spaces, escapes) was accepted by the ORM's reading: still is."""
+    write_entries(app, 12)
+    with app.app_context():
+        value = db.session.scalar(select(AuditEntry.changes).where(AuditEntry.seq == 10))
+    respelled = json.dumps(dict(reversed(list(value.items()))), indent=2).replace("'", "''")
+    superuser_sql(app, f"UPDATE audit_log SET changes = '{respelled}' WHERE seq = 10")
+    asked = count_reference_hashes(monkeypatch)
+    assert verify(app).ok and verify_by_the_orm(app).ok
+    assert asked == []  # decoded and encoded again by the shortcut itself
