@@ -244,7 +244,7 @@ def _fast_rows(connection) -> Generator[tuple, None, None]:
     """Every entry as a plain tuple from the driver's own cursor, read in chunks (PostgreSQL: a server-side one)."""
     dialect = connection.dialect.name
     driver = connection.connection.driver_connection
-    cursor = driver.cursor(name="audit_verify") if dialect == "postgresql" else driver.cursor()
+    cursor = driver.cursor(name="audit_verify", binary=True) if dialect == "postgresql" else driver.cursor()
     try:
         cursor.execute(_FAST_SQL[dialect])
         while chunk := cursor.fetchmany(FAST_CHUNK):
