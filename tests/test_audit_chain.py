@@ -633,3 +633,18 @@ def test_a_rewrite_that_keeps_the_value_verifies_as_it_did_through_the_orm(app, 
     asked = count_reference_hashes(monkeypatch)
     assert verify(app).ok and verify_by_the_orm(app).ok
     assert asked == []  # decoded and encoded again by the shortcut itself
+
+
+def test_the_audit_page_s_status_reads_the_tail_after_the_checkpoint_the_same_way(app, monkeypatch):
+    write_entries(app, 9)
+    checkpoint(app)
+    write_entries(app, 4, start=10)
+    asked = count_reference_hashes(monkeypatch)
+    with app.app_context():
+        assert checkpoints.chain_status()["ok"] is True
+    assert asked == []
+    superuser_sql(app, "UPDATE audit_log SET ip = '10.0.0.1' WHERE seq = 11")
+    with app.app_context():
+        status = checkpoints.chain_status()
+    assert status["ok"] is False and status["message"].startswith("seq 11: its content does not match its hash")
+    assert asked == [11]

@@ -231,22 +231,31 @@ def _entry_rows(up_to: int | None = None) -> Generator[dict, None, None]:
 # The entries as the database holds them, in COLUMN_ORDER, for ColumnHasher: the timestamp and `changes` as text.
 _FAST_SQL = {
     "sqlite": "SELECT seq, prev_hash, hash, occurred_at, actor_id, actor_label, actor_role, action, object_type, "
-              "object_id, state_code, changes, outcome, ip FROM audit_log ORDER BY seq",
+              "object_id, state_code, changes, outcome, ip FROM audit_log",
     "postgresql": "SELECT seq, prev_hash, hash, "
                   "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"AD'), actor_id, "
                   "actor_label, actor_role, action, object_type, object_id, state_code, changes::text, outcome, ip "
-                  "FROM audit_log ORDER BY seq",
+                  "FROM audit_log",
 }
 FAST_CHUNK = 5000
 
 
-def _fast_rows(connection) -> Generator[tuple, None, None]:
-    """Every entry as a plain tuple from the driver's own cursor, read in chunks (PostgreSQL: a server-side one)."""
+def _fast_path(connection) -> bool:
+    return connection.dialect.name in _FAST_SQL and connection.dialect.driver in ("pysqlite", "psycopg")
+
+
+def _fast_rows(connection, after: int | None = None) -> Generator[tuple, None, None]:
+    """The entries (after seq `after`) as plain tuples from the driver's own cursor, read in chunks (PostgreSQL: a
+    server-side one, in binary)."""
     dialect = connection.dialect.name
     driver = connection.connection.driver_connection
     cursor = driver.cursor(name="audit_verify", binary=True) if dialect == "postgresql" else driver.cursor()
     try:
-        cursor.execute(_FAST_SQL[dialect])
+        if after is None:  # every entry, also one whose seq is NULL (it fails the verification)
+            cursor.execute(_FAST_SQL[dialect] + " ORDER BY seq")
+        else:
+            placeholder = "?" if dialect == "sqlite" else "%s"
+            cursor.execute(f"{_FAST_SQL[dialect]} WHERE seq > {placeholder} ORDER BY seq", (after,))
         while chunk := cursor.fetchmany(FAST_CHUNK):
             yield from chunk
     finally:
@@ -271,7 +280,7 @@ def verify_database() -> Verification:
     key = public_key() if checkpoints else None
     head = db.session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
     connection = db.session.connection()
-    fast = connection.dialect.name in _FAST_SQL and connection.dialect.driver in ("pysqlite", "psycopg")
+    fast = _fast_path(connection)
     rows = _fast_rows(connection) if fast else _entry_rows()
     hasher = ColumnHasher(_reference_hash, sqlite=connection.dialect.name == "sqlite") if fast else None
     try:
@@ -313,9 +322,19 @@ def chain_status(limit: int = 5000) -> dict:
             status.update(ok=None, message="too many entries since the last checkpoint to check here")
             return status
         start, checkpoints = (last.seq, last.head_hash), []
-    rows = _tail_rows(start[0])
-    result = verify_rows(rows, checkpoints, lambda cp: True, head=(head.seq, head.hash) if head else None,
-                         start=start)
+    connection = db.session.connection()
+    if _fast_path(connection):
+        fast_rows = _fast_rows(connection, after=start[0])
+        try:
+            result = verify_rows(fast_rows, checkpoints, lambda cp: True,
+                                 head=(head.seq, head.hash) if head else None, start=start,
+                                 hasher=ColumnHasher(_reference_hash, sqlite=connection.dialect.name == "sqlite"),
+                                 keys=(0, 1, 2))
+        finally:
+            fast_rows.close()
+    else:
+        result = verify_rows(_tail_rows(start[0]), checkpoints, lambda cp: True,
+                             head=(head.seq, head.hash) if head else None, start=start)
     status.update(ok=result.ok, message="" if result.ok else f"seq {result.first_bad_seq}: {result.message}")
     return status
 
