@@ -648,3 +648,37 @@ def test_the_audit_page_s_status_reads_the_tail_after_the_checkpoint_the_same_wa
         status = checkpoints.chain_status()
     assert status["ok"] is False and status["message"].startswith("seq 11: its content does not match its hash")
     assert asked == [11]
+
+
+_texts = st.text() | st.none()
+
+
+@settings(max_examples=300, deadline=None)
+@given(label=st.text(), role=_texts, action=st.text(), object_id=_texts, ip=_texts, actor_id=st.none() | st.integers(),
+       changes=st.none() | st.dictionaries(st.text(max_size=6), _json_values, max_size=4),
+       micro=st.integers(min_value=0, max_value=999_999), other=st.text(min_size=1))
+def test_the_shortcut_accepts_exactly_what_entry_hash_accepts(label, role, action, object_id, ip, actor_id, changes,
+                                                              micro, other):
+    from datetime import UTC, datetime
+
+    when = datetime(2026, 11, 28, 4, 5, 6, micro, tzinfo=UTC)
+    fields = {"seq": 7, "occurred_at": when, "actor_id": actor_id, "actor_label": label, "actor_role": role,
+              "action": action, "object_type": "exercise", "object_id": object_id, "state_code": "KZ",
+              "changes": changes, "outcome": "success", "ip": ip}
+    prev = "ab" * 32
+    stored = audit_chain.entry_hash(prev, fields)
+    stored_text = json.dumps(changes) if changes is not None else None  # what SQLAlchemy's JSON type writes
+    raw = {**fields, "prev_hash": prev, "hash": stored, "changes": stored_text,
+           "occurred_at": when.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")}
+    hasher = audit_chain.ColumnHasher(lambda p, seq: "the reference's", sqlite=True)
+    row = tuple(raw[name] for name in audit_chain.COLUMN_ORDER)
+    # Intact: the shortcut's own hash, or (an unusual key order it does not take on) the reference's verdict.
+    assert hasher(prev, row) in (stored, "the reference's")
+    if changes is None or all(key.isascii() for key in changes):
+        assert hasher(prev, row) == stored
+    # Any column changed (to a text, or a number where the column is a text): never accepted by the shortcut.
+    for index, name in enumerate(audit_chain.COLUMN_ORDER[3:], 3):
+        for value in ((json.dumps(other), json.dumps([changes])) if name == "changes" else (other, 5)):
+            if value == row[index]:
+                continue
+            assert hasher(prev, row[:index] + (value,) + row[index + 1:]) == "the reference's", (name, value)
