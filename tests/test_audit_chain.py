@@ -532,3 +532,153 @@ def test_timestamps_read_back_from_the_database_have_the_chain_s_text_form():
     assert audit_chain.timestamp(when) == "2026-11-27T23:05:07.001234Z"
     assert audit_chain.timestamp(when.replace(microsecond=0)) == "2026-11-27T23:05:07.000000Z"
     assert audit_chain.timestamp(when.astimezone(timezone(timedelta(hours=6)))) == "2026-11-27T23:05:07.001234Z"
+
+
+# --- the database reader's shortcut (audit_chain.ColumnHasher) -----------------------------------------------------
+
+def verify_by_the_orm(app):
+    """What verify_database did before the shortcut: the ORM's rows and `entry_hash` (the reference verdict)."""
+    with app.app_context():
+        head = db.session.execute(select(AuditHead.seq, AuditHead.hash)).first()
+        rows = checkpoints._entry_rows()
+        try:
+            return audit_chain.verify_rows(rows, checkpoints.all_checkpoints(),
+                                           lambda cp: checkpoints.signature_ok(checkpoints.public_key(), cp),
+                                           head=tuple(head))
+        finally:
+            rows.close()
+
+
+def count_reference_hashes(monkeypatch) -> list[int]:
+    """The sequence numbers ColumnHasher handed to the ORM's reading (it does only when its own hash differs)."""
+    asked = []
+    reference = checkpoints._reference_hash
+
+    def counting(prev, seq):
+        asked.append(seq)
+        return reference(prev, seq)
+
+    monkeypatch.setattr(checkpoints, "_reference_hash", counting)
+    return asked
+
+
+def test_the_shortcut_hashes_every_intact_entry_itself_with_the_registry_s_hash(app, monkeypatch):
+    write_entries(app, 12)
+    with app.app_context():
+        audit.record("test.empty", actor_label="x")  # no changes, no object: the nulls
+        audit.record("test.tricky", actor_label='quote " backslash \\ \x01 \u2028 𝄞', object_type="t",
+                     changes={"z": [None, {"b": [True, False, -3, 2**40]}], "A": ["", "\n\t"], "é": [1, 2]})
+        db.session.commit()
+        connection = db.session.connection()
+        hasher = audit_chain.ColumnHasher(checkpoints._reference_hash, sqlite=connection.dialect.name == "sqlite")
+        rows = list(checkpoints._fast_rows(connection))
+        reference = list(checkpoints._entry_rows())
+    with app.app_context():
+        for raw, row in zip(rows, reference, strict=True):
+            assert hasher(row["prev_hash"], raw) == audit_chain.entry_hash(row["prev_hash"], row) == row["hash"]
+    # One entry has a non-ASCII key: the C encoder's order is not the rules' there in general, so it may be
+    # handed over; every other one is hashed by the shortcut alone.
+    assert hasher.fallbacks <= 1
+    asked = count_reference_hashes(monkeypatch)
+    assert verify(app).ok
+    assert len(asked) <= 1
+
+
+TAMPERED_COLUMNS = {
+    "occurred_at": "occurred_at = '2001-02-03 04:05:06.000007'",
+    "actor_label": "actor_label = 'tester1O@example.org'",
+    "actor_role": "actor_role = 'secretariat'",
+    "action": "action = 'test.chang3'",
+    "object_type": "object_type = NULL",
+    "object_id": "object_id = 'EXN-2026-0011'",
+    "state_code": "state_code = 'CN'",
+    "changes": "changes = '{\"troops\": [10, 12], \"note\": [\"\", \"x\"], \"nested\": [{\"b\": 1}, true]}'",
+    "changes-null": "changes = NULL",
+    "outcome": "outcome = 'failure'",
+    "ip": "ip = '10.0.0.1'",
+    "label-as-number": None,
+    "changes-not-json": None,
+}
+
+
+@pytest.mark.parametrize("column", TAMPERED_COLUMNS)
+def test_a_change_to_any_column_fails_the_shortcut_as_it_fails_the_orm_s_reading(app, monkeypatch, column):
+    write_entries(app, 14)
+    sqlite_only = {"label-as-number": "actor_label = 12345",
+                   "changes-not-json": "changes = '{\"troops\": [10, 11]}, \"ip\"'"}
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+    if TAMPERED_COLUMNS[column] is None and not sqlite:
+        pytest.skip("PostgreSQL's column types refuse this value")
+    superuser_sql(app, f"UPDATE audit_log SET {TAMPERED_COLUMNS[column] or sqlite_only[column]} WHERE seq = 10")
+    asked = count_reference_hashes(monkeypatch)
+    result = verify(app)
+    assert (result.ok, result.first_bad_seq) == (False, 10)
+    if column == "changes-not-json":
+        assert "cannot be hashed" in result.message  # the ORM's reading raised before the shortcut existed
+        return
+    else:
+        assert "does not match its hash" in result.message
+        assert asked == [10]  # the verdict is the ORM's reading's, never the shortcut's
+    assert result.lines() == verify_by_the_orm(app).lines()
+
+
+def test_a_rewrite_that_keeps_the_value_verifies_as_it_did_through_the_orm(app, monkeypatch):
+    """Another spelling of the same JSON (key order, spaces, escapes) was accepted by the ORM's reading: still is."""
+    write_entries(app, 12)
+    with app.app_context():
+        value = db.session.scalar(select(AuditEntry.changes).where(AuditEntry.seq == 10))
+    respelled = json.dumps(dict(reversed(list(value.items()))), indent=2).replace("'", "''")
+    superuser_sql(app, f"UPDATE audit_log SET changes = '{respelled}' WHERE seq = 10")
+    asked = count_reference_hashes(monkeypatch)
+    assert verify(app).ok and verify_by_the_orm(app).ok
+    assert asked == []  # decoded and encoded again by the shortcut itself
+
+
+def test_the_audit_page_s_status_reads_the_tail_after_the_checkpoint_the_same_way(app, monkeypatch):
+    write_entries(app, 9)
+    checkpoint(app)
+    write_entries(app, 4, start=10)
+    asked = count_reference_hashes(monkeypatch)
+    with app.app_context():
+        assert checkpoints.chain_status()["ok"] is True
+    assert asked == []
+    superuser_sql(app, "UPDATE audit_log SET ip = '10.0.0.1' WHERE seq = 11")
+    with app.app_context():
+        status = checkpoints.chain_status()
+    assert status["ok"] is False and status["message"].startswith("seq 11: its content does not match its hash")
+    assert asked == [11]
+
+
+_texts = st.text() | st.none()
+
+
+@settings(max_examples=300, deadline=None)
+@given(label=st.text(), role=_texts, action=st.text(), object_id=_texts, ip=_texts, actor_id=st.none() | st.integers(),
+       changes=st.none() | st.dictionaries(st.text(max_size=6), _json_values, max_size=4),
+       micro=st.integers(min_value=0, max_value=999_999), other=st.text(min_size=1))
+def test_the_shortcut_accepts_exactly_what_entry_hash_accepts(label, role, action, object_id, ip, actor_id, changes,
+                                                              micro, other):
+    from datetime import UTC, datetime
+
+    when = datetime(2026, 11, 28, 4, 5, 6, micro, tzinfo=UTC)
+    fields = {"seq": 7, "occurred_at": when, "actor_id": actor_id, "actor_label": label, "actor_role": role,
+              "action": action, "object_type": "exercise", "object_id": object_id, "state_code": "KZ",
+              "changes": changes, "outcome": "success", "ip": ip}
+    prev = "ab" * 32
+    stored = audit_chain.entry_hash(prev, fields)
+    stored_text = json.dumps(changes) if changes is not None else None  # what SQLAlchemy's JSON type writes
+    raw = {**fields, "prev_hash": prev, "hash": stored, "changes": stored_text,
+           "occurred_at": when.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")}
+    hasher = audit_chain.ColumnHasher(lambda p, seq: "the reference's", sqlite=True)
+    row = tuple(raw[name] for name in audit_chain.COLUMN_ORDER)
+    # Intact: the shortcut's own hash, or (an unusual key order it does not take on) the reference's verdict.
+    assert hasher(prev, row) in (stored, "the reference's")
+    if changes is None or all(key.isascii() for key in changes):
+        assert hasher(prev, row) == stored
+    # Any column changed (to a text, or a number where the column is a text): never accepted by the shortcut.
+    for index, name in enumerate(audit_chain.COLUMN_ORDER[3:], 3):
+        for value in ((json.dumps(other), json.dumps([changes])) if name == "changes" else (other, 5)):
+            if value == row[index]:
+                continue
+            assert hasher(prev, row[:index] + (value,) + row[index + 1:]) == "the reference's", (name, value)

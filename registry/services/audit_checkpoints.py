@@ -14,7 +14,7 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -27,8 +27,16 @@ from sqlalchemy.orm import Session
 
 from registry.db import db, utcnow
 from registry.models import AuditCheckpoint, AuditEntry, AuditHead
-from registry.services import audit
-from registry.services.audit_chain import HASHED_FIELDS, Checkpoint, Verification, canonical, timestamp, verify_rows
+from registry.services import audit, audit_chain
+from registry.services.audit_chain import (
+    HASHED_FIELDS,
+    Checkpoint,
+    ColumnHasher,
+    Verification,
+    canonical,
+    timestamp,
+    verify_rows,
+)
 
 CHECKPOINT_TAG = b"sco-cbm-registry/audit-checkpoint/v1\x00"
 EXPORT_FORMAT = "sco-cbm-registry/audit-log/v1"
@@ -207,7 +215,7 @@ def all_checkpoints() -> list[Checkpoint]:
 
 # --- verification ---------------------------------------------------------------------------------------------------
 
-def _entry_rows(up_to: int | None = None) -> Iterator[dict]:
+def _entry_rows(up_to: int | None = None) -> Generator[dict, None, None]:
     columns = [getattr(AuditEntry, name) for name in ("prev_hash", "hash", *HASHED_FIELDS)]
     stmt = select(*columns).order_by(AuditEntry.seq)
     if up_to is not None:
@@ -220,14 +228,67 @@ def _entry_rows(up_to: int | None = None) -> Iterator[dict]:
         result.close()  # a verification that stops early must not leave PostgreSQL's server-side cursor open
 
 
+# The entries as the database holds them, in COLUMN_ORDER, for ColumnHasher: the timestamp and `changes` as text.
+_FAST_SQL = {
+    "sqlite": "SELECT seq, prev_hash, hash, occurred_at, actor_id, actor_label, actor_role, action, object_type, "
+              "object_id, state_code, changes, outcome, ip FROM audit_log",
+    "postgresql": "SELECT seq, prev_hash, hash, "
+                  "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"AD'), actor_id, "
+                  "actor_label, actor_role, action, object_type, object_id, state_code, changes::text, outcome, ip "
+                  "FROM audit_log",
+}
+# Small chunks are faster (measured; probably the tuples of one chunk stay in the CPU cache and are freed early):
+# 1,000 against 5,000 rows gave 10-20% more entries/s on both backends; 500 a little more, with twice the
+# round trips to a PostgreSQL server.
+FAST_CHUNK = 1000
+
+
+def _fast_path(connection) -> bool:
+    return connection.dialect.name in _FAST_SQL and connection.dialect.driver in ("pysqlite", "psycopg")
+
+
+def _fast_rows(connection, after: int | None = None) -> Generator[tuple, None, None]:
+    """The entries (after seq `after`) as plain tuples from the driver's own cursor, read in chunks (PostgreSQL: a
+    server-side one, in binary)."""
+    dialect = connection.dialect.name
+    driver = connection.connection.driver_connection
+    cursor = driver.cursor(name="audit_verify", binary=True) if dialect == "postgresql" else driver.cursor()
+    try:
+        if after is None:  # every entry, also one whose seq is NULL (it fails the verification)
+            cursor.execute(_FAST_SQL[dialect] + " ORDER BY seq")
+        else:
+            placeholder = "?" if dialect == "sqlite" else "%s"
+            cursor.execute(f"{_FAST_SQL[dialect]} WHERE seq > {placeholder} ORDER BY seq", (after,))
+        while chunk := cursor.fetchmany(FAST_CHUNK):
+            yield from chunk
+    finally:
+        cursor.close()  # a verification that stops early must not leave PostgreSQL's server-side cursor open
+
+
+def _reference_hash(prev: str, seq: int) -> str:
+    """`entry_hash` over one entry as the ORM reads it: what ColumnHasher defers to."""
+    columns = [getattr(AuditEntry, name) for name in ("prev_hash", "hash", *HASHED_FIELDS)]
+    row = db.session.execute(select(*columns).where(AuditEntry.seq == seq)).one()
+    return audit_chain.entry_hash(prev, row._asdict())
+
+
 def verify_database() -> Verification:
-    """The whole chain, the head row and every checkpoint (database and file), with the configured public key."""
+    """The whole chain, the head row and every checkpoint (database and file), with the configured public key.
+
+    The entries come straight from the driver's cursor as tuples and are hashed by `ColumnHasher`, which hands
+    anything unusual to the ORM's reading and `entry_hash` (the same verdicts as `verify_rows` over `_entry_rows`,
+    about three times faster). Other drivers than pysqlite and psycopg take the ORM's way.
+    """
     checkpoints = all_checkpoints()
     key = public_key() if checkpoints else None
     head = db.session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
-    rows = _entry_rows()
+    connection = db.session.connection()
+    fast = _fast_path(connection)
+    rows = _fast_rows(connection) if fast else _entry_rows()
+    hasher = ColumnHasher(_reference_hash, sqlite=connection.dialect.name == "sqlite") if fast else None
     try:
-        return verify_rows(rows, checkpoints, lambda cp: signature_ok(key, cp), head=tuple(head) if head else None)
+        return verify_rows(rows, checkpoints, lambda cp: signature_ok(key, cp), head=tuple(head) if head else None,
+                           hasher=hasher, keys=(0, 1, 2) if fast else ("seq", "prev_hash", "hash"))
     finally:
         rows.close()
 
@@ -264,9 +325,19 @@ def chain_status(limit: int = 5000) -> dict:
             status.update(ok=None, message="too many entries since the last checkpoint to check here")
             return status
         start, checkpoints = (last.seq, last.head_hash), []
-    rows = _tail_rows(start[0])
-    result = verify_rows(rows, checkpoints, lambda cp: True, head=(head.seq, head.hash) if head else None,
-                         start=start)
+    connection = db.session.connection()
+    if _fast_path(connection):
+        fast_rows = _fast_rows(connection, after=start[0])
+        try:
+            result = verify_rows(fast_rows, checkpoints, lambda cp: True,
+                                 head=(head.seq, head.hash) if head else None, start=start,
+                                 hasher=ColumnHasher(_reference_hash, sqlite=connection.dialect.name == "sqlite"),
+                                 keys=(0, 1, 2))
+        finally:
+            fast_rows.close()
+    else:
+        result = verify_rows(_tail_rows(start[0]), checkpoints, lambda cp: True,
+                             head=(head.seq, head.hash) if head else None, start=start)
     status.update(ok=result.ok, message="" if result.ok else f"seq {result.first_bad_seq}: {result.message}")
     return status
 
