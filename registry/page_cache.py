@@ -75,9 +75,12 @@ def init_app(app) -> None:
     app.extensions["page_cache"] = FragmentCache(app.config["PAGE_CACHE_BYTES"])
 
 
+_HEAD = select(AuditHead.seq, AuditHead.hash)  # built once: read on every cached page
+
+
 def data_version() -> tuple[int, str]:
     """The audit chain's head: changes with every change to the registry's data."""
-    head = db.session.execute(select(AuditHead.seq, AuditHead.hash)).first()
+    head = db.session.execute(_HEAD).first()
     return (head.seq, head.hash) if head else (0, "")
 
 
@@ -87,7 +90,8 @@ def cached_page(render: Callable[[], str]) -> str:
     cache: FragmentCache = current_app.extensions["page_cache"]
     if not cache.max_bytes or "_flashes" in session:
         return render()
-    generate_csrf()  # the page carries the session's CSRF token: it must exist before it keys the page
+    if "csrf_token" not in session:
+        generate_csrf()  # the page carries the session's CSRF token: it must exist before it keys the page
     key = (data_version(), current_user.get_id(), session.get("csrf_token"), str(get_locale()), utcnow().date(),
            request.path, request.query_string)
     html = cache.get(key)

@@ -42,10 +42,12 @@ def _state_code(user: User) -> str | None:
 
 # --- settings -----------------------------------------------------------------------------------------------------
 
+_REQUIRED_FOR_ALL = select(SecuritySetting.value).where(SecuritySetting.key == REQUIRE_FOR_ALL)
+
 
 def required_for_everyone() -> bool:
-    row = db.session.get(SecuritySetting, REQUIRE_FOR_ALL)
-    return row is not None and row.value == "1"
+    # Every request of a user without a second factor asks: one column, by a statement built once.
+    return db.session.scalar(_REQUIRED_FOR_ALL) == "1"
 
 
 def set_required_for_everyone(actor: User, required: bool) -> None:

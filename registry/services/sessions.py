@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from registry.db import db, utcnow
 from registry.models import LoginSession, User
@@ -40,13 +40,17 @@ def is_live(row: LoginSession) -> bool:
     return row.revoked_at is None and now - row.created_at <= absolute and now - row.last_seen_at <= idle
 
 
+# Built once: every signed-in request runs it, and building the statement costs as much as running it on SQLite.
+_LIVE_SESSION = (select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+                 .where(LoginSession.token_hash == bindparam("token_hash")))
+
+
 def find_live_session(user_id: int, token: str | None) -> tuple[LoginSession, User] | None:
     """The session for this cookie token and its user, if the session is still valid; expired ones are revoked on
     the way. One query for both: every signed-in request asks."""
     if not token:
         return None
-    found = db.session.execute(select(LoginSession, User).join(User, User.id == LoginSession.user_id)
-                               .where(LoginSession.token_hash == _hash(token))).first()
+    found = db.session.execute(_LIVE_SESSION, {"token_hash": _hash(token)}).first()
     if found is None:
         return None
     row, user = found
