@@ -59,8 +59,8 @@ def machine() -> dict:
             "sqlalchemy": package_version("sqlalchemy"), "sqlite": __import__("sqlite3").sqlite_version,
             "psql": version("psql", "--version"), "wrk": version("wrk", "-v"),
             "gunicorn": version(str(Path(sys.executable).with_name("gunicorn")), "--version"),
-            "shared": "2 cores shared with 4 other working sessions (builds, test suites): absolute times are noisy; "
-                      "compare the ratios taken within one run"}
+            "shared": "the load averages at the start and the end say how busy the machine was; where it is shared, "
+                      "absolute times are noisy: compare the ratios taken within one run"}
 
 
 def run_backend(backend: str, sizes: list[int], parts: set[str], quick: bool, report: dict, save) -> None:
