@@ -7,7 +7,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler, SQLiteDialect
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic can find and drop them on every backend.
@@ -28,6 +28,18 @@ db = SQLAlchemy(model_class=Base)
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so big ids are plain integers there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def transaction_memo() -> dict:
+    """A dict that lives as long as the session's current transaction: for what one transaction reads more than
+    once and does not change (a record's details read by the check and again by the snapshot). Emptied whenever a
+    transaction or savepoint ends, so nothing is carried into the next one."""
+    return db.session.info.setdefault("transaction_memo", {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction_memo(session, transaction) -> None:
+    session.info.pop("transaction_memo", None)
 
 
 def utcnow() -> datetime:

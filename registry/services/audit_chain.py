@@ -242,8 +242,9 @@ def mark_order(entry: AuditEntry) -> None:
 def _lock_head(session: Session) -> tuple[int, str]:
     connection = session.connection()
     if connection.dialect.name == "sqlite":
-        connection.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
-        row = connection.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+        # The no-op UPDATE takes the write lock and reads the head in one statement.
+        row = connection.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq)
+                                 .returning(AuditHead.seq, AuditHead.hash)).first()
     else:
         row = connection.execute(
             select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()

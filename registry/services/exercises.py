@@ -7,13 +7,13 @@ half-finished draft is never lost; submitting runs every rule of the profiles in
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
-from registry.db import db, utcnow
+from registry.db import db, transaction_memo, utcnow
 from registry.enums import ExerciseType, ParticipantRole, PhaseName, RecordType, StateStatus, SubmissionStatus
 from registry.i18n import _
 from registry.models import (
@@ -226,13 +226,22 @@ def _clean_calendar_entry(errors: Errors, value, state_id: int) -> CalendarEntry
 
 
 def details_of(revision: Revision) -> ExerciseDetails | None:
-    return db.session.scalar(
+    """The version's details with their participants and phases; read once per transaction (submitting checks
+    them and then takes their snapshot: the same rows, already in the session)."""
+    memo = transaction_memo()
+    key = ("exercise_details", revision.id)
+    if key in memo:
+        return memo[key]
+    details = db.session.scalar(
         select(ExerciseDetails)
         .where(ExerciseDetails.revision_id == revision.id)
         # The participants' states too: the record page names each one (a SELECT per participant otherwise).
         .options(selectinload(ExerciseDetails.participants).joinedload(ExerciseParticipant.state),
                  selectinload(ExerciseDetails.phases))
     )
+    if details is not None:  # a version without details yet may get them later in the transaction
+        memo[key] = details
+    return details
 
 
 def _apply(details: ExerciseDetails, clean: dict[str, Any]) -> None:
@@ -240,6 +249,8 @@ def _apply(details: ExerciseDetails, clean: dict[str, Any]) -> None:
                  "latitude", "longitude"):
         setattr(details, name, clean[name])
     details.calendar_entry = clean["calendar_entry"]
+    # The id too, as for the participants' states: the rules read it before a new record's details are flushed.
+    details.calendar_entry_id = clean["calendar_entry"].id if clean["calendar_entry"] is not None else None
     details.participants = [
         ExerciseParticipant(position=i, state=p["state"], state_id=p["state"].id, role=p["role"],
                             contribution=p["contribution"], troops=p["troops"])
@@ -259,16 +270,24 @@ def create_exercise(actor, state: MemberState, data: ExerciseInput, *, visibilit
     if existing is not None:
         return existing
     clean = clean_input(data, state.id)  # before anything is written: bad input uses no reference number
+    # The details are made, the rules evaluated and the audit snapshot taken before the first write (the reference
+    # number): on SQLite that write takes the database's write lock, held until the commit. The details are not
+    # in the session yet, so the rules' reads flush nothing.
+    details = ExerciseDetails()
+    _apply(details, clean)
+    assessment = assess(state, details)
+    _refresh_computed(None, details, assessment)
+    changes = audit.diff({}, snapshot_details(details))
     submission = workflow.create_submission(actor, RecordType.EXERCISE, state, visibility=visibility,
                                             language=language, source_document=source_document, is_nil=is_nil,
                                             idempotency_key=idempotency_key)
-    details = ExerciseDetails(revision_id=submission.current_revision.id)
-    _apply(details, clean)
+    details.revision_id = submission.current_revision.id
+    _refresh_computed(submission, details, assessment)
     db.session.add(details)
-    _refresh_computed(submission, details)
-    db.session.flush()
+    # Both audit entries (the record's creation, its first draft) are chained in this one flush.
     audit.record("exercise.save_draft", actor=actor, object_type="exercise", object_id=submission.reference,
-                 state_code=state.code, changes=audit.diff({}, snapshot_details(details)))
+                 state_code=state.code, changes=changes)
+    db.session.flush()
     return submission
 
 
@@ -290,7 +309,7 @@ def update_exercise(actor, submission: Submission, data: ExerciseInput, *, expec
             submission.original_language = (language if language in workflow.LANGUAGES
                                              else submission.original_language)
             revision.language = submission.original_language
-        _refresh_computed(submission, details)
+        _refresh_computed(submission, details, assess(submission.state, details, submission.id))
         db.session.flush()
         changes = audit.diff(before, snapshot_details(details))
         changes.update(audit.diff(before_envelope, audit.snapshot(submission, ["visibility", "original_language"])))
@@ -302,33 +321,60 @@ def update_exercise(actor, submission: Submission, data: ExerciseInput, *, expec
     return submission
 
 
-def _refresh_computed(submission: Submission, details: ExerciseDetails) -> None:
-    """Lead time, the mandatory-notification and observers-required flags, and the due date, from the profiles."""
+class Assessment(NamedTuple):
+    """The rules evaluated once for a notification as it stands, shared by what one service call derives from them
+    (the computed flags, the due date, the findings)."""
+
+    facts: rules.ExerciseFacts
+    profiles: list
+    evaluation: rules.Evaluation
+
+
+def assess(state: MemberState, details: ExerciseDetails, submission_id: int | None = None,
+           today: date | None = None) -> Assessment | None:
+    """The rules for `details` of a notification of `state` (None until it has both dates); `submission_id` is
+    the record's own, left out of the counters of the state's other activities (None for a new record)."""
     if details.start_date is None or details.end_date is None:
+        return None
+    facts, profiles = _facts(state, submission_id, details, today), profiles_in_force()
+    return Assessment(facts, profiles, rules.evaluate(facts, profiles))
+
+
+def _refresh_computed(submission: Submission | None, details: ExerciseDetails,
+                      assessment: Assessment | None) -> None:
+    """Lead time, the mandatory-notification and observers-required flags, and the due date, from the profiles.
+    Without a submission (a new record before its envelope exists) the details only."""
+    if assessment is None:
         details.lead_time_days = None
         details.mandatory_notification = details.observers_required = False
-        submission.due_date = None
+        if submission is not None:
+            submission.due_date = None
         return
-    facts, profiles = facts_for(submission, details), profiles_in_force()
-    evaluation = rules.evaluate(facts, profiles)
+    evaluation = assessment.evaluation
     details.lead_time_days = evaluation.lead_time_days
     details.mandatory_notification = evaluation.mandatory_notification
     details.observers_required = evaluation.observers_required
-    # Only a lead time that binds this activity makes it due (and late): not for an alert activity, nor for a
-    # voluntary notification below the thresholds, nor under a border-zone profile that does not apply.
-    lead_time = rules.due_lead_time(facts, profiles)
-    submission.due_date = details.start_date - timedelta(days=lead_time) if lead_time else None
+    if submission is not None:
+        # Only a lead time that binds this activity makes it due (and late): not for an alert activity, nor for a
+        # voluntary notification below the thresholds, nor under a border-zone profile that does not apply.
+        lead_time = rules.due_lead_time(assessment.facts, assessment.profiles)
+        submission.due_date = details.start_date - timedelta(days=lead_time) if lead_time else None
 
 
 # --- the rules ---------------------------------------------------------------------------------------
 
 
 def facts_for(submission: Submission, details: ExerciseDetails, today: date | None = None) -> rules.ExerciseFacts:
+    return _facts(submission.state, submission.id, details, today)
+
+
+def _facts(state: MemberState, submission_id: int | None, details: ExerciseDetails,
+           today: date | None = None) -> rules.ExerciseFacts:
     today = today or utcnow().date()
     start = details.start_date or today
     parties = frozenset(db.session.scalars(select(MemberState.code).where(MemberState.border_party.is_not(None))))
     return rules.ExerciseFacts(
-        conducting_state=submission.state.code,
+        conducting_state=state.code,
         start=start,
         end=details.end_date or start,
         submitted_on=today,
@@ -358,11 +404,11 @@ def facts_for(submission: Submission, details: ExerciseDetails, today: date | No
         observer_places_per_state=details.observer_places_per_state,
         calendar_entry=details.calendar_entry_id is not None,
         not_forecast_reason=details.not_forecast_reason,
-        counters=_other_activities(submission, start),
+        counters=_other_activities(state.id, submission_id, start),
     )
 
 
-def _other_activities(submission: Submission, start: date) -> list[rules.OtherActivity]:
+def _other_activities(state_id: int, submission_id: int | None, start: date) -> list[rules.OtherActivity]:
     """The same state's other filed exercises in the years around this one, for the constraint counters."""
     window = (date(start.year - 3, 1, 1), date(start.year + 3, 12, 31))
     rows = db.session.execute(
@@ -370,7 +416,8 @@ def _other_activities(submission: Submission, start: date) -> list[rules.OtherAc
         .join(Revision, Revision.id == ExerciseDetails.revision_id)
         .join(Submission, (Submission.id == Revision.submission_id)
               & (Revision.number == Submission.current_revision_no))
-        .where(Submission.state_id == submission.state_id, Submission.id != submission.id,
+        .where(Submission.state_id == state_id,
+               *([Submission.id != submission_id] if submission_id is not None else []),
                Submission.record_type == RecordType.EXERCISE, Submission.status.in_(FILED_STATUSES),
                ExerciseDetails.start_date.between(*window))
     )
@@ -380,8 +427,10 @@ def _other_activities(submission: Submission, start: date) -> list[rules.OtherAc
 REQUIRED_FOR_SUBMISSION = ("exercise_type", "start_date", "end_date", "troops_total", "area_description")
 
 
-def findings_for(submission: Submission, details: ExerciseDetails, today: date | None = None) -> list[dict]:
-    """Everything a filer and a reviewer should know, as plain dicts (stored with the version)."""
+def findings_for(submission: Submission, details: ExerciseDetails, today: date | None = None,
+                 assessment: Assessment | None = None) -> list[dict]:
+    """Everything a filer and a reviewer should know, as plain dicts (stored with the version). `assessment`: the
+    rules already evaluated for these details in this service call (evaluated here otherwise)."""
     if submission.is_nil:
         return []
     found = []
@@ -393,8 +442,10 @@ def findings_for(submission: Submission, details: ExerciseDetails, today: date |
                               _("Give the designation in Russian or Chinese.")))
     if details.start_date is None or details.end_date is None:
         return found
-    evaluation = rules.evaluate(facts_for(submission, details, today), profiles_in_force())
-    for f in evaluation.findings:
+    if assessment is None:
+        assessment = assess(submission.state, details, submission.id, today)
+    assert assessment is not None  # both dates are set
+    for f in assessment.evaluation.findings:
         found.append(_finding(f.code, f.severity, f.field, str(f.message), f.profile, f.params))
     return found
 
@@ -450,8 +501,9 @@ class ExerciseAdapter:
 
     def check(self, submission: Submission, revision: Revision) -> list[dict]:
         details = details_of(revision)
-        _refresh_computed(submission, details)
-        return findings_for(submission, details)
+        assessment = assess(submission.state, details, submission.id)  # once for the flags and the findings
+        _refresh_computed(submission, details, assessment)
+        return findings_for(submission, details, assessment=assessment)
 
 
 register(RecordType.EXERCISE, ExerciseAdapter())

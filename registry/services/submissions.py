@@ -8,7 +8,7 @@ import re
 from contextlib import contextmanager
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
@@ -42,15 +42,12 @@ def next_reference(record_type: RecordType, year: int) -> str:
 def numbered_reference(counter: str, prefix: str, year: int) -> str:
     """The next number of `counter` in `year`, as PREFIX-YEAR-NNNN (also for records outside the workflow)."""
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(ReferenceCounter)
-        .values(record_type=counter, year=year, last=0)
-        .on_conflict_do_nothing(index_elements=["record_type", "year"])
-    )
+    # One statement: the year's first number creates the counter, every later one increments it (the row is
+    # locked by the write until the transaction ends, so two filers never read the same value).
     number = db.session.execute(
-        update(ReferenceCounter)
-        .where(ReferenceCounter.record_type == counter, ReferenceCounter.year == year)
-        .values(last=ReferenceCounter.last + 1)
+        insert(ReferenceCounter)
+        .values(record_type=counter, year=year, last=1)
+        .on_conflict_do_update(index_elements=["record_type", "year"], set_={"last": ReferenceCounter.last + 1})
         .returning(ReferenceCounter.last)
     ).scalar_one()
     return f"{prefix}-{year}-{number:04d}"
@@ -365,7 +362,10 @@ assert set(_APPLY) == set(TRANSITIONS), "every workflow action needs its effect"
 
 def _event(submission, actor, action, from_status, to_status, comment=None, visibility=None,
            revision_no=None) -> None:
-    submission.events.append(SubmissionEvent(
+    # Set from the event's side: the record's timeline is not loaded (a SELECT) just to append to it; a timeline
+    # already loaded gets the event all the same (back_populates).
+    db.session.add(SubmissionEvent(
+        submission=submission,
         revision_no=revision_no or submission.current_revision_no,
         action=action,
         from_status=from_status.value if from_status else None,
@@ -382,6 +382,13 @@ def _secretariat() -> list[User]:
 
 
 def _notify(submission: Submission, action: str, visibility: CommentVisibility) -> None:
+    # The recipients and their preferences do not depend on the action's changes, so they are read before those
+    # are flushed: on SQLite the flush takes the database's write lock, held until the commit.
+    with db.session.no_autoflush:
+        _queue_notifications(submission, action, visibility)
+
+
+def _queue_notifications(submission: Submission, action: str, visibility: CommentVisibility) -> None:
     reference = submission.reference
     if action in ("submit", "request_cancellation"):
         recipients, subject = _secretariat(), _l("%(ref)s awaits review", ref=reference)
