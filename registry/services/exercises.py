@@ -276,13 +276,13 @@ def create_exercise(actor, state: MemberState, data: ExerciseInput, *, visibilit
     details = ExerciseDetails()
     _apply(details, clean)
     assessment = assess(state, details)
-    _refresh_computed(None, details, assessment)
+    _refresh_computed(details, assessment)
     changes = audit.diff({}, snapshot_details(details))
     submission = workflow.create_submission(actor, RecordType.EXERCISE, state, visibility=visibility,
                                             language=language, source_document=source_document, is_nil=is_nil,
                                             idempotency_key=idempotency_key)
     details.revision_id = submission.current_revision.id
-    _refresh_computed(submission, details, assessment)
+    submission.due_date = _due_date(details, assessment)
     db.session.add(details)
     # Both audit entries (the record's creation, its first draft) are chained in this one flush.
     audit.record("exercise.save_draft", actor=actor, object_type="exercise", object_id=submission.reference,
@@ -309,7 +309,9 @@ def update_exercise(actor, submission: Submission, data: ExerciseInput, *, expec
             submission.original_language = (language if language in workflow.LANGUAGES
                                              else submission.original_language)
             revision.language = submission.original_language
-        _refresh_computed(submission, details, assess(submission.state, details, submission.id))
+        assessment = assess(submission.state, details, submission.id)
+        _refresh_computed(details, assessment)
+        submission.due_date = _due_date(details, assessment)
         db.session.flush()
         changes = audit.diff(before, snapshot_details(details))
         changes.update(audit.diff(before_envelope, audit.snapshot(submission, ["visibility", "original_language"])))
@@ -340,32 +342,24 @@ def assess(state: MemberState, details: ExerciseDetails, submission_id: int | No
     return Assessment(facts, profiles, rules.evaluate(facts, profiles))
 
 
-def _refresh_computed(submission: Submission | None, details: ExerciseDetails,
-                      assessment: Assessment | None) -> None:
-    """Lead time, the mandatory-notification and observers-required flags, and the due date, from the profiles.
-    Without a submission (a new record before its envelope exists) the details only."""
+def _refresh_computed(details: ExerciseDetails, assessment: Assessment | None) -> None:
+    """Lead time and the mandatory-notification and observers-required flags, from the profiles."""
+    evaluation = assessment.evaluation if assessment else None
+    details.lead_time_days = evaluation.lead_time_days if evaluation else None
+    details.mandatory_notification = evaluation.mandatory_notification if evaluation else False
+    details.observers_required = evaluation.observers_required if evaluation else False
+
+
+def _due_date(details: ExerciseDetails, assessment: Assessment | None) -> date | None:
+    """Only a lead time that binds this activity makes it due (and late): not for an alert activity, nor for a
+    voluntary notification below the thresholds, nor under a border-zone profile that does not apply."""
     if assessment is None:
-        details.lead_time_days = None
-        details.mandatory_notification = details.observers_required = False
-        if submission is not None:
-            submission.due_date = None
-        return
-    evaluation = assessment.evaluation
-    details.lead_time_days = evaluation.lead_time_days
-    details.mandatory_notification = evaluation.mandatory_notification
-    details.observers_required = evaluation.observers_required
-    if submission is not None:
-        # Only a lead time that binds this activity makes it due (and late): not for an alert activity, nor for a
-        # voluntary notification below the thresholds, nor under a border-zone profile that does not apply.
-        lead_time = rules.due_lead_time(assessment.facts, assessment.profiles)
-        submission.due_date = details.start_date - timedelta(days=lead_time) if lead_time else None
+        return None
+    lead_time = rules.due_lead_time(assessment.facts, assessment.profiles)
+    return details.start_date - timedelta(days=lead_time) if lead_time else None
 
 
 # --- the rules ---------------------------------------------------------------------------------------
-
-
-def facts_for(submission: Submission, details: ExerciseDetails, today: date | None = None) -> rules.ExerciseFacts:
-    return _facts(submission.state, submission.id, details, today)
 
 
 def _facts(state: MemberState, submission_id: int | None, details: ExerciseDetails,
@@ -502,7 +496,8 @@ class ExerciseAdapter:
     def check(self, submission: Submission, revision: Revision) -> list[dict]:
         details = details_of(revision)
         assessment = assess(submission.state, details, submission.id)  # once for the flags and the findings
-        _refresh_computed(submission, details, assessment)
+        _refresh_computed(details, assessment)
+        submission.due_date = _due_date(details, assessment)
         return findings_for(submission, details, assessment=assessment)
 
 
