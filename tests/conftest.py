@@ -9,13 +9,14 @@ import re
 import smtplib
 import time
 import uuid
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import psycopg
 import pyotp
 import pytest
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from registry import create_app, migrate
 from registry.db import Base, db, utcnow
@@ -290,3 +291,20 @@ def audit_actions(app) -> list[str]:
 
 
 __all__ = ["PASSWORD", "User", "audit_actions", "csrf_token", "fetch", "login"]
+
+
+@contextmanager
+def sql_statements(app):
+    """The SQL statements the app sends inside the block, as a list filled while it runs."""
+    sent: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

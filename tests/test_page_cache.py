@@ -2,15 +2,13 @@
 and only to the same session, in the same language, on the same day, for the same query string."""
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
-from registry.db import db, utcnow
+from registry.db import utcnow
 from registry.page_cache import FragmentCache
-from tests.conftest import login
+from tests.conftest import login, sql_statements
 from tests.test_exercise_pages import client_for, create_via_web, drive, text_of
 
 LIST = "/exercises/"
@@ -26,22 +24,6 @@ def page_cache(app):
     yield cache
     cache.max_bytes = 0
     cache.clear()
-
-
-@contextmanager
-def statements(app):
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def rendered(seen: list[str]) -> bool:
@@ -63,16 +45,16 @@ def file_draft(app, client, **overrides) -> str:
 def test_the_list_is_served_again_until_the_registry_changes(app, client, login_as, page_cache):
     login_as("officer", "KZ")
     first = file_draft(app, client)
-    with statements(app) as seen:
+    with sql_statements(app) as seen:
         page = client.get(LIST)
     assert rendered(seen) and references(page) == {first}
-    with statements(app) as seen:
+    with sql_statements(app) as seen:
         again = client.get(LIST)
     assert not rendered(seen), "an unchanged list was rendered again"
     assert again.get_data() == page.get_data()
 
     second = file_draft(app, client, designation_en="Second exercise")
-    with statements(app) as seen:
+    with sql_statements(app) as seen:
         after = client.get(LIST)
     assert rendered(seen)
     assert references(after) == {first, second}
@@ -82,7 +64,7 @@ def test_the_year_view_is_cached_the_same_way(app, client, login_as, page_cache)
     login_as("officer", "KZ")
     year = f"/exercises/year/{(utcnow() + timedelta(days=60)).year}"
     assert references(client.get(year)) == set()
-    with statements(app) as seen:
+    with sql_statements(app) as seen:
         assert references(client.get(year)) == set()
     assert not rendered(seen)
     reference = file_draft(app, client)
@@ -92,7 +74,7 @@ def test_the_year_view_is_cached_the_same_way(app, client, login_as, page_cache)
 def test_the_officers_dashboard_is_cached_and_shows_a_new_draft_at_once(app, client, login_as, page_cache):
     login_as("officer", "KZ")
     assert client.get("/").status_code == 200
-    with statements(app) as seen:
+    with sql_statements(app) as seen:
         assert client.get("/").status_code == 200
     assert len(seen) <= 4, seen  # the sign-in's session, the settings, the registry's version: no dashboard query
     reference = file_draft(app, client)
@@ -156,12 +138,12 @@ def test_a_page_with_a_message_is_neither_served_from_nor_kept_in_the_cache(app,
 def test_a_new_day_renders_the_list_again(app, client, login_as, page_cache, monkeypatch):
     login_as("officer", "KZ")
     client.get(LIST)
-    with statements(app) as seen:
+    with sql_statements(app) as seen:
         client.get(LIST)
     assert not rendered(seen)
     tomorrow = utcnow() + timedelta(days=1)
     monkeypatch.setattr("registry.page_cache.utcnow", lambda: tomorrow)
-    with statements(app) as seen:
+    with sql_statements(app) as seen:
         client.get(LIST)
     assert rendered(seen)
 
@@ -170,7 +152,7 @@ def test_with_no_room_the_cache_is_off(app, client, login_as, page_cache):
     page_cache.max_bytes = 0
     login_as("officer", "KZ")
     client.get(LIST)
-    with statements(app) as seen:
+    with sql_statements(app) as seen:
         client.get(LIST)
     assert rendered(seen)
     assert len(page_cache) == 0

@@ -6,12 +6,10 @@ makes that possible: the list, the record page and the year view send a fixed nu
 
 from datetime import date, timedelta
 
-from sqlalchemy import event
-
 from registry.db import db
 from registry.services import submissions as svc
 from registry.services.exercises import ExerciseInput, ParticipantInput, PhaseInput, create_exercise
-from tests.conftest import login
+from tests.conftest import login, sql_statements
 from tests.factories import PATHS, drive, state, user
 
 START = date(2031, 5, 10)  # far enough ahead that no notification is late
@@ -48,18 +46,8 @@ def file(filer_id: int, reviewer_id: int, n: int, status: str = "accepted", code
 def statements_of(app, client, path: str) -> int:
     """SQL statements sent by one request, after a warm-up request (the session's first touches)."""
     assert client.get(path).status_code == 200
-    sent = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with sql_statements(app) as sent:
         response = client.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200
     return len(sent)
 
