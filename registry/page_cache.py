@@ -32,7 +32,7 @@ from registry.db import db, utcnow
 from registry.models import AuditHead
 
 
-class FragmentCache:
+class PageCache:
     """A least-recently-used map of rendered pages, bounded by the total length of the stored text."""
 
     def __init__(self, max_bytes: int):
@@ -72,7 +72,7 @@ class FragmentCache:
 
 
 def init_app(app) -> None:
-    app.extensions["page_cache"] = FragmentCache(app.config["PAGE_CACHE_BYTES"])
+    app.extensions["page_cache"] = PageCache(app.config["PAGE_CACHE_BYTES"])
 
 
 _HEAD = select(AuditHead.seq, AuditHead.hash)  # built once: read on every cached page
@@ -87,7 +87,7 @@ def data_version() -> tuple[int, str]:
 def cached_page(render: Callable[[], str]) -> str:
     """The current page as `render()` makes it, rendered again only when the registry has changed since it was
     last rendered for the same session, language, day, path and query string."""
-    cache: FragmentCache = current_app.extensions["page_cache"]
+    cache: PageCache = current_app.extensions["page_cache"]
     if not cache.max_bytes or "_flashes" in session:
         return render()
     if "csrf_token" not in session:

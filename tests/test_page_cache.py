@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from registry.db import utcnow
-from registry.page_cache import FragmentCache
+from registry.page_cache import PageCache
 from tests.conftest import login, sql_statements
 from tests.test_exercise_pages import client_for, create_via_web, drive, text_of
 
@@ -159,7 +159,7 @@ def test_with_no_room_the_cache_is_off(app, client, login_as, page_cache):
 
 
 def test_the_cache_keeps_the_most_recently_used_pages_within_its_bytes():
-    cache = FragmentCache(max_bytes=100)
+    cache = PageCache(max_bytes=100)
     cache.put(("a",), "a" * 40)
     cache.put(("b",), "b" * 40)
     assert cache.get(("a",)) == "a" * 40  # "a" is now the most recently used
